@@ -1,0 +1,36 @@
+import type { Writable } from 'node:stream';
+import type { DigestAlgorithm, Digests } from './digests.js';
+import type { ValidatorFactory } from './validator.js';
+
+/**
+ * One download. Only `url` is required. `C` is the caller's opaque context:
+ * it comes back untouched on the result (or the failed outcome), which is how
+ * an importer links a file to its artifact without keeping a table.
+ */
+export interface DownloadRequest<C = unknown> {
+  /** What to download. Any scheme a registered adapter serves. */
+  readonly url: string | URL;
+  /**
+   * Where the file goes. Written to a temp file in the same folder and renamed
+   * into place only after validation succeeded. Folders are created.
+   */
+  readonly destination?: string;
+  /** Write the validated bytes to this stream instead of a file (it is ended on success, destroyed on failure). */
+  readonly writable?: Writable;
+  /** Expected size in bytes; a larger body fails as soon as it overruns. */
+  readonly size?: number;
+  /** Expected digests (lowercase or uppercase hex); every one given is checked. */
+  readonly digests?: Digests;
+  /** More digests to compute in the same pass and report on the result. */
+  readonly computeDigests?: readonly DigestAlgorithm[];
+  /** Custom validators, fed every chunk next to the built-in size and digest checks. */
+  readonly validators?: readonly ValidatorFactory[];
+  /** Extra protocol headers (HTTP). */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Byte range wanted (inclusive), for partial reads. Validation of a partial body is skipped. */
+  readonly range?: { readonly start: number; readonly end?: number };
+  /** Cancels this download alone. */
+  readonly signal?: AbortSignal;
+  /** The caller's context, returned untouched. */
+  readonly context?: C;
+}

@@ -1,0 +1,22 @@
+import type { DownloadRequest } from './download-request.js';
+import type { RemoteMetadata } from './remote-resource.js';
+
+/** What one attempt asks an adapter (or a wrapper around one) to open. */
+export interface OpenRequest {
+  /** What to open. May differ from the request's URL (mirrors). */
+  readonly url: URL;
+  /** First byte wanted. Adapters that cannot start there return `metadata.offset` 0 instead. */
+  readonly offset: number;
+  /** Last byte wanted (inclusive), for range requests; the end of the resource when absent. */
+  readonly end?: number;
+  /** Extra protocol headers from the request (HTTP). */
+  readonly headers: Readonly<Record<string, string>>;
+  /** Aborted when the attempt is over or cancelled; every await of the adapter must honour it. */
+  readonly signal: AbortSignal;
+  /** 1 for the first attempt. */
+  readonly attempt: number;
+  /** Metadata of the attempt whose bytes are being resumed, for `If-Range`-style checks. */
+  readonly resumeFrom?: RemoteMetadata;
+  /** The request this attempt serves (wrappers read its context, path and expectations). */
+  readonly download: DownloadRequest<unknown>;
+}

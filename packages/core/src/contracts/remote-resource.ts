@@ -1,0 +1,66 @@
+import type { Readable } from 'node:stream';
+import type { DownloadError } from '../errors/download-error.js';
+import type { Digests } from './digests.js';
+
+/**
+ * What an adapter knows about a remote resource before (or without) reading
+ * its body. Available to the streamer before the first body byte.
+ */
+export interface RemoteMetadata {
+  /** The URL that actually served the bytes (after redirects), without credentials. */
+  readonly url: string;
+  /** Total size of the whole resource in bytes, when the remote says. */
+  readonly size?: number;
+  /** Byte offset of the first body byte within the resource. 0 when the adapter (re)started from the beginning. */
+  readonly offset: number;
+  /** Number of body bytes this open will deliver, when known. */
+  readonly length?: number;
+  /** Media type, when the protocol has one. */
+  readonly contentType?: string;
+  /** Entity tag as sent (with quotes, `W/` prefix kept), used for `If-Range` on resume. */
+  readonly etag?: string;
+  /** Last modification time as an HTTP-date string. */
+  readonly lastModified?: string;
+  /** Protocol status (HTTP status, FTP reply code) when there is one. */
+  readonly status?: number;
+  /** Protocol headers with lowercase names, as received. Adapters must not put request credentials here. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** Digests the remote advertised (RFC 3230 `Digest`, RFC 9530 `Repr-Digest`); checked when we compute them. */
+  readonly digests?: Digests;
+}
+
+/** How one attempt ended, reported to whoever produced the resource. */
+export interface AttemptOutcome {
+  /** True when the body was read to the end and validated. */
+  readonly ok: boolean;
+  /** Why it failed, when it did. */
+  readonly error?: DownloadError;
+  /** Body bytes received in this attempt. */
+  readonly bytes: number;
+  /** Wall time from open to settle. */
+  readonly durationMs: number;
+}
+
+/** An opened remote resource: metadata first, then the body. */
+export interface RemoteResource {
+  /** Known before the first body byte. */
+  readonly metadata: RemoteMetadata;
+  /**
+   * The bytes from `metadata.offset` on. The core reads it once; if it stops
+   * early it calls `return()` on the iterator (or destroys the stream) and
+   * aborts the open's signal, so the adapter must free the connection then.
+   */
+  readonly body: AsyncIterable<Uint8Array> | Readable;
+  /**
+   * Size and digests a wrapper learnt for this resource (e.g. from a
+   * metalink); merged into the request's expectations before validation.
+   */
+  readonly expect?: { readonly size?: number; readonly digests?: Digests };
+  /**
+   * Set by wrappers that can reach another source on the next attempt (mirror
+   * sets): a validation failure or a not-found then counts as retryable.
+   */
+  readonly failover?: boolean;
+  /** Called once when the attempt is over (body read and validated, failed, or abandoned). */
+  onSettled?(outcome: AttemptOutcome): void;
+}

@@ -1,0 +1,48 @@
+/**
+ * What an adapter's `createSession` returns: the holder of that adapter's
+ * shared resources (connection pools, logged-in connections, auth tokens).
+ * The core wraps it (see {@link Session}), so an adapter only implements
+ * what is below; `close` is called at most once.
+ */
+export interface AdapterSession {
+  /** Graceful: let transfers in flight finish, then free every connection. */
+  close(): Promise<void> | void;
+  /** Abrupt: end every transfer and connection now. Defaults to `close`. */
+  destroy?(): Promise<void> | void;
+  /**
+   * How many transfers this session can carry at once to `origin` now, when
+   * that is lower than the factory's per-host limit (an FTP server that said
+   * "421 too many users"). The scheduler never exceeds it.
+   */
+  maxTransfers?(origin: string): number | undefined;
+}
+
+/**
+ * The shared resources of one adapter and configuration, created once by the
+ * factory and shared by every download (and by the streamer). Closing is
+ * idempotent; calls after close are rejected with code `closed`.
+ */
+export interface Session extends AsyncDisposable {
+  /** The adapter this session belongs to. */
+  readonly adapter: string;
+  /** True once `close` or `destroy` was called. */
+  readonly closed: boolean;
+  /** Graceful: waits for transfers in flight, then frees every resource. Idempotent. */
+  close(): Promise<void>;
+  /** Abrupt: aborts transfers in flight and frees every resource now. Idempotent. */
+  destroy(): Promise<void>;
+}
+
+/** What the factory tells an adapter when it creates its session. */
+export interface SessionContext {
+  /** The factory's per-host limit: the adapter must never open more connections to one origin. */
+  readonly maxConnectionsPerHost: number;
+  /** The factory's total limit. */
+  readonly maxConnections: number;
+  /** `User-Agent`-style identification: `dl/<version>` plus what the caller appended. */
+  readonly userAgent: string;
+  /** Aborted when the session is destroyed. */
+  readonly signal: AbortSignal;
+  /** Where to write diagnostics (never secrets). */
+  readonly log: import('./logger.js').Logger;
+}

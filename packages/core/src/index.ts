@@ -1,0 +1,32 @@
+export { ErrorCodes, type ErrorCode } from './errors/error-codes.js';
+export {
+  DownloadError,
+  abortError,
+  toDownloadError,
+  type DownloadErrorOptions,
+} from './errors/download-error.js';
+export { ValidationError, type ValidationErrorOptions } from './errors/validation-error.js';
+export { redactText, redactUrl } from './util/redact.js';
+
+export { DIGEST_HEX_LENGTHS, type DigestAlgorithm, type Digests } from './contracts/digests.js';
+export type { DownloadRequest } from './contracts/download-request.js';
+export type { DownloadResult, DownloadOutcome } from './contracts/download-result.js';
+export type { RemoteMetadata, RemoteResource, AttemptOutcome } from './contracts/remote-resource.js';
+export type { OpenRequest } from './contracts/open-request.js';
+export { composeOpen, type OpenFunction, type OpenInterceptor } from './contracts/open-function.js';
+export type { ProtocolAdapter, AdapterCapabilities } from './contracts/protocol-adapter.js';
+export type { Session, AdapterSession, SessionContext } from './contracts/session.js';
+export type { Validator, ValidatorFactory } from './contracts/validator.js';
+export type { Downloader, OpenedDownload, CallOptions } from './contracts/downloader.js';
+export type { DownloaderFactory, DownloadAllOptions } from './contracts/downloader-factory.js';
+export type { DownloaderFactoryOptions } from './contracts/downloader-factory-options.js';
+export type { Limits } from './contracts/limits.js';
+export type { RetryOptions } from './contracts/retry-options.js';
+export type { Logger } from './contracts/logger.js';
+export type {
+  DownloadEvents,
+  DownloadStartEvent,
+  DownloadProgressEvent,
+  DownloadEndEvent,
+  DownloadStats,
+} from './contracts/progress.js';
