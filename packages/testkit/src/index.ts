@@ -1,0 +1,9 @@
+export { createMemoryStore, type MemoryStore, type MemoryFileOptions } from './memory-store.js';
+export type { MemoryFault } from './memory-fault.js';
+export { memoryAdapter, type MemorySession } from './memory-adapter.js';
+export type { MemoryAdapterOptions } from './memory-adapter-options.js';
+export { generatedContent } from './generated-content.js';
+export { waitFor } from './wait-for.js';
+export { countOpenFds } from './open-fds.js';
+export { activeResources, resourceGrowth, type ResourceCounts } from './active-resources.js';
+export { heapUsedAfterGc } from './heap-used.js';
