@@ -30,3 +30,10 @@ export type {
   DownloadEndEvent,
   DownloadStats,
 } from './contracts/progress.js';
+
+export { createDownloaderFactory } from './runtime/downloader-factory.js';
+export { Scheduler, type SchedulerRunner, type PlacedRequest } from './runtime/scheduler.js';
+export { Limiter, type Permit } from './runtime/limiter.js';
+export { TEMP_SUFFIX } from './runtime/file-sink.js';
+export { fileAdapter, type FileAdapterOptions } from './adapters/file-adapter.js';
+export { VERSION } from './util/version.js';

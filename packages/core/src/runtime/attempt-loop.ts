@@ -1,0 +1,202 @@
+import type { DownloadRequest } from '../contracts/download-request.js';
+import type { DownloadResult } from '../contracts/download-result.js';
+import type { OpenFunction } from '../contracts/open-function.js';
+import type { RemoteMetadata, RemoteResource } from '../contracts/remote-resource.js';
+import { abortError, DownloadError, toDownloadError } from '../errors/download-error.js';
+import { ErrorCodes } from '../errors/error-codes.js';
+import { ValidationError } from '../errors/validation-error.js';
+import { linkedAbort } from '../util/linked-abort.js';
+import { originOf } from '../util/origin.js';
+import { redactUrl } from '../util/redact.js';
+import { Validation } from '../validation/validation.js';
+import { backoffDelay, sleep, type RetryPolicy } from './backoff.js';
+import type { Limiter, Permit } from './limiter.js';
+import type { ProgressHub } from './progress-hub.js';
+import type { Sink } from './sink.js';
+
+/** What the attempt loop needs from its factory. */
+export interface AttemptContext {
+  readonly open: OpenFunction;
+  readonly limiter: Limiter;
+  readonly policy: RetryPolicy;
+  readonly progress: ProgressHub;
+  /** Whether the adapter serving `url` can start at an offset. */
+  canResume(url: URL): boolean;
+}
+
+/** Per-run extras: a pre-granted permit, a hook for the first metadata, a stricter retry rule. */
+export interface AttemptOptions {
+  readonly signal: AbortSignal;
+  readonly permit?: Permit;
+  /** Called with each attempt's metadata before its body is read. */
+  readonly onMetadata?: (metadata: RemoteMetadata) => void;
+  /** True once bytes went somewhere they cannot be taken back from: no more retries then. */
+  readonly irrevocable?: () => boolean;
+}
+
+/**
+ * Runs one download to the end: attempts with backoff (holding no slot while
+ * waiting), resume from the offset reached with the hash state kept, restart
+ * into a fresh sink otherwise, validation of every chunk, and the sink's
+ * commit only after everything validated. On any failure the sink is aborted
+ * before the error surfaces.
+ */
+export async function runAttempts<C>(
+  request: DownloadRequest<C>,
+  url: URL,
+  sink: Sink,
+  context: AttemptContext,
+  options: AttemptOptions,
+): Promise<DownloadResult<C>> {
+  const { signal } = options;
+  const started = Date.now();
+  const shownUrl = redactUrl(url);
+  const origin = originOf(url);
+  const validation = new Validation(request, shownUrl);
+  const progress = context.progress;
+  const id = progress.nextId();
+  progress.started();
+  if (progress.wants('download-start')) {
+    progress.emit('download-start', {
+      id,
+      url: shownUrl,
+      ...(request.destination === undefined ? {} : { destination: request.destination }),
+    });
+  }
+  const wantsProgress = progress.wants('download-progress');
+  const rangeStart = request.range?.start ?? 0;
+  let permit = options.permit;
+  let offset = 0;
+  let attempts = 0;
+  let resumedBytes = 0;
+  let resumeFrom: RemoteMetadata | undefined;
+  let ok = false;
+  let failure: DownloadError | undefined;
+  try {
+    for (;;) {
+      attempts++;
+      permit ??= await context.limiter.acquire(origin, signal);
+      const attempt = linkedAbort(signal);
+      const attemptStart = Date.now();
+      let resource: RemoteResource | undefined;
+      let received = 0;
+      try {
+        resource = await context.open({
+          url,
+          offset: rangeStart + offset,
+          ...(request.range?.end === undefined ? {} : { end: request.range.end }),
+          headers: request.headers ?? {},
+          signal: attempt.signal,
+          attempt: attempts,
+          ...(resumeFrom === undefined ? {} : { resumeFrom }),
+          download: request as DownloadRequest<unknown>,
+        });
+        const metadata = resource.metadata;
+        if (attempts === 1) validation.expect(resource.expect);
+        if (metadata.offset !== rangeStart + offset) {
+          if (metadata.offset !== rangeStart) {
+            throw new DownloadError(`The remote started at byte ${metadata.offset}, not ${rangeStart + offset}`, {
+              code: ErrorCodes.ProtocolError,
+              retryable: true,
+              url,
+            });
+          }
+          if (offset > 0) await restart();
+        }
+        if (request.range === undefined) validation.begin(metadata);
+        options.onMetadata?.(metadata);
+        for await (const chunk of resource.body) {
+          if (request.range === undefined) validation.update(chunk);
+          const pending = sink.write(chunk);
+          if (pending) await pending;
+          offset += chunk.byteLength;
+          received += chunk.byteLength;
+          progress.received(chunk.byteLength);
+          if (wantsProgress) {
+            progress.emit('download-progress', {
+              id,
+              url: shownUrl,
+              bytes: offset,
+              chunk: chunk.byteLength,
+              ...(metadata.size === undefined ? {} : { total: metadata.size }),
+            });
+          }
+        }
+        const digests = request.range === undefined ? validation.finish() : {};
+        resource.onSettled?.({ ok: true, bytes: received, durationMs: Date.now() - attemptStart });
+        const path = await sink.commit();
+        ok = true;
+        return {
+          context: request.context as C,
+          requestedUrl: shownUrl,
+          url: metadata.url,
+          ...(path === undefined ? {} : { path }),
+          size: offset,
+          digests,
+          metadata,
+          attempts,
+          resumedBytes,
+          durationMs: Date.now() - started,
+        };
+      } catch (thrown) {
+        const error = signal.aborted ? abortError(signal.reason, url) : toDownloadError(thrown, url);
+        resource?.onSettled?.({ ok: false, error, bytes: received, durationMs: Date.now() - attemptStart });
+        if (!shouldRetry(error, resource, attempts, context.policy.maxAttempts) || options.irrevocable?.()) {
+          throw error;
+        }
+        const resumable = offset > 0 && !ValidationError.isInstance(error) && context.canResume(url);
+        if (resumable) {
+          resumeFrom = resource?.metadata ?? resumeFrom;
+          resumedBytes = offset;
+        } else if (offset > 0) {
+          await restart();
+        }
+        permit.release();
+        permit = undefined;
+        await sleep(backoffDelay(context.policy, attempts, error.retryAfterMs), signal);
+      } finally {
+        attempt.abort();
+      }
+    }
+  } catch (thrown) {
+    failure = signal.aborted ? abortError(signal.reason, url) : toDownloadError(thrown, url);
+    await sink.abort(failure);
+    throw failure;
+  } finally {
+    permit?.release();
+    progress.ended(ok);
+    if (progress.wants('download-end')) {
+      progress.emit('download-end', {
+        id,
+        url: shownUrl,
+        ok,
+        bytes: offset,
+        attempts,
+        durationMs: Date.now() - started,
+        ...(failure === undefined ? {} : { code: failure.code }),
+      });
+    }
+  }
+
+  async function restart(): Promise<void> {
+    validation.reset();
+    await sink.restart();
+    offset = 0;
+    resumedBytes = 0;
+    resumeFrom = undefined;
+  }
+}
+
+function shouldRetry(
+  error: DownloadError,
+  resource: RemoteResource | undefined,
+  attempts: number,
+  maxAttempts: number,
+): boolean {
+  if (attempts >= maxAttempts || error.code === ErrorCodes.Aborted || error.code === ErrorCodes.Closed) return false;
+  if (error.retryable) return true;
+  const anotherSource =
+    resource?.failover === true &&
+    (ValidationError.isInstance(error) || error.code === ErrorCodes.NotFound);
+  return anotherSource;
+}

@@ -1,0 +1,255 @@
+import type { DownloadRequest } from '../contracts/download-request.js';
+import type { DownloadOutcome, DownloadResult } from '../contracts/download-result.js';
+import type { CallOptions, OpenedDownload } from '../contracts/downloader.js';
+import type { DownloadAllOptions, DownloaderFactory } from '../contracts/downloader-factory.js';
+import type { DownloaderFactoryOptions } from '../contracts/downloader-factory-options.js';
+import type { Logger } from '../contracts/logger.js';
+import { composeOpen, type OpenFunction } from '../contracts/open-function.js';
+import type { RemoteMetadata } from '../contracts/remote-resource.js';
+import type { Session } from '../contracts/session.js';
+import { abortError, DownloadError } from '../errors/download-error.js';
+import { ErrorCodes } from '../errors/error-codes.js';
+import { linkedAbort } from '../util/linked-abort.js';
+import { originOf } from '../util/origin.js';
+import { VERSION } from '../util/version.js';
+import { runAttempts, type AttemptContext } from './attempt-loop.js';
+import { retryPolicy } from './backoff.js';
+import { ChannelSink } from './channel-sink.js';
+import { FileSink } from './file-sink.js';
+import { LifecycleGuard } from './lifecycle-guard.js';
+import { Limiter, type Permit } from './limiter.js';
+import { ProgressHub } from './progress-hub.js';
+import { checkRequest } from './request-check.js';
+import { Scheduler, type PlacedRequest } from './scheduler.js';
+import { discardSink, type Sink } from './sink.js';
+import { WritableSink } from './writable-sink.js';
+
+const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/**
+ * Builds the one way in: a {@link DownloaderFactory} over the adapters
+ * passed in. Nothing is looked up globally; an unknown scheme is an error
+ * that names the registered ones.
+ *
+ * @example
+ * ```ts
+ * await using factory = createDownloaderFactory({ adapters: [fileAdapter(), http()] });
+ * for await (const outcome of factory.downloadAll(requests)) { … }
+ * ```
+ */
+export function createDownloaderFactory(options: DownloaderFactoryOptions): DownloaderFactory {
+  return new Factory(options);
+}
+
+class Factory implements DownloaderFactory {
+  readonly schemes: readonly string[];
+  readonly #guards = new Map<string, LifecycleGuard>();
+  readonly #limiter: Limiter;
+  readonly #attempts: AttemptContext;
+  readonly #scheduler: Scheduler;
+  readonly #progress = new ProgressHub();
+  readonly #destroyer = new AbortController();
+  readonly #inFlight = new Set<Promise<unknown>>();
+  #closing: Promise<void> | undefined;
+
+  constructor(options: DownloaderFactoryOptions) {
+    const total = positive(options.limits?.total ?? 16, 'limits.total');
+    const perHost = positive(options.limits?.perHost ?? 8, 'limits.perHost');
+    if (!Array.isArray(options.adapters) || options.adapters.length === 0) {
+      throw invalidOption('adapters: pass at least one adapter instance');
+    }
+    const context = {
+      maxConnectionsPerHost: Math.min(perHost, total),
+      maxConnections: total,
+      userAgent: `dl/${VERSION}${options.userAgent ? ` ${options.userAgent}` : ''}`,
+      log: options.logger ?? silent,
+    };
+    for (const adapter of options.adapters) {
+      const guard = new LifecycleGuard(adapter, context);
+      for (const raw of adapter.schemes) {
+        const scheme = raw.toLowerCase().replace(/:$/, '');
+        const taken = this.#guards.get(scheme);
+        if (taken) {
+          throw invalidOption(`adapters: scheme "${scheme}" is served by both ${taken.adapter} and ${adapter.name}`);
+        }
+        this.#guards.set(scheme, guard);
+      }
+    }
+    this.schemes = [...this.#guards.keys()];
+    this.#limiter = new Limiter(total, perHost, (origin) =>
+      this.#guards.get(origin.slice(0, origin.indexOf(':')))?.maxTransfers(origin),
+    );
+    const base: OpenFunction = (request) => this.#guardFor(request.url).open(request);
+    this.#attempts = {
+      open: composeOpen(base, options.interceptors ?? []),
+      limiter: this.#limiter,
+      policy: retryPolicy(options.retry),
+      progress: this.#progress,
+      canResume: (url) => this.#guards.get(schemeOf(url))?.protocol.capabilities.resume ?? false,
+    };
+    this.#scheduler = new Scheduler(this.#limiter, {
+      place: (request) => this.#place(request),
+      run: (request, placed, permit, signal) => this.#run(request, placed, permit, signal),
+    });
+  }
+
+  supports(url: string | URL): boolean {
+    try {
+      return this.#guards.has(schemeOf(url instanceof URL ? url : new URL(url)));
+    } catch {
+      return false;
+    }
+  }
+
+  async session(scheme: string): Promise<Session> {
+    const guard = this.#guards.get(scheme.toLowerCase().replace(/:$/, ''));
+    if (!guard) throw this.#unsupported(scheme);
+    await guard.session();
+    return guard;
+  }
+
+  stats() {
+    return this.#progress.stats();
+  }
+
+  on: DownloaderFactory['on'] = (event, listener) => this.#progress.on(event, listener);
+
+  async download<C>(request: DownloadRequest<C>, options: CallOptions = {}): Promise<DownloadResult<C>> {
+    this.#assertOpen();
+    return this.#run(request, this.#place(request), undefined, options.signal);
+  }
+
+  async open<C>(request: DownloadRequest<C>, options: CallOptions = {}): Promise<OpenedDownload<C>> {
+    this.#assertOpen();
+    const placed = this.#place(request);
+    const link = linkedAbort(options.signal, request.signal, this.#destroyer.signal);
+    const sink = new ChannelSink(() => link.abort(abortError()));
+    let gotMetadata: (metadata: RemoteMetadata) => void = () => {};
+    const metadata = new Promise<RemoteMetadata>((resolve) => (gotMetadata = resolve));
+    const result = this.#track(() =>
+      runAttempts(request, placed.url, sink, this.#attempts, {
+        signal: link.signal,
+        onMetadata: gotMetadata,
+        irrevocable: () => sink.handedOut,
+      }).finally(() => link.dispose()),
+    );
+    const first = await Promise.race([metadata, result.then(() => undefined)]);
+    if (first === undefined) throw new DownloadError('The download ended before it opened', { code: ErrorCodes.Internal });
+    result.catch(() => {});
+    return {
+      metadata: first,
+      body: sink.read(),
+      result,
+      abort: (reason?: unknown) => link.abort(abortError(reason)),
+      [Symbol.asyncDispose]: async () => {
+        link.abort(abortError());
+        await result.catch(() => {});
+      },
+    };
+  }
+
+  downloadAll<C>(
+    requests: Iterable<DownloadRequest<C>> | AsyncIterable<DownloadRequest<C>>,
+    options: DownloadAllOptions = {},
+  ): AsyncIterable<DownloadOutcome<C>> {
+    this.#assertOpen();
+    return this.#scheduler.run(requests, options, this.#destroyer.signal);
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+      await Promise.allSettled([...new Set(this.#guards.values())].map((g) => g.close()));
+    })();
+    return this.#closing;
+  }
+
+  async destroy(): Promise<void> {
+    this.#destroyer.abort(new DownloadError('The factory was destroyed', { code: ErrorCodes.Closed }));
+    const closing = this.#closing;
+    this.#closing = (async () => {
+      await Promise.allSettled([...new Set(this.#guards.values())].map((g) => g.destroy()));
+      while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+      await closing?.catch(() => {});
+    })();
+    return this.#closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #place(request: DownloadRequest<unknown>): PlacedRequest {
+    const url = checkRequest(request);
+    if (!this.#guards.has(schemeOf(url))) throw this.#unsupported(url.protocol, url);
+    return { url, origin: originOf(url) };
+  }
+
+  #run<C>(
+    request: DownloadRequest<C>,
+    placed: PlacedRequest,
+    permit: Permit | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<DownloadResult<C>> {
+    if (this.#closing !== undefined) {
+      permit?.release();
+      return Promise.reject(new DownloadError('The factory is closed', { code: ErrorCodes.Closed }));
+    }
+    const link = linkedAbort(signal, request.signal, this.#destroyer.signal);
+    const sink = sinkFor(request);
+    return this.#track(() =>
+      runAttempts(request, placed.url, sink, this.#attempts, {
+        signal: link.signal,
+        ...(permit === undefined ? {} : { permit }),
+      }).finally(() => link.dispose()),
+    );
+  }
+
+  #track<T>(work: () => Promise<T>): Promise<T> {
+    if (this.#closing !== undefined) {
+      return Promise.reject(new DownloadError('The factory is closed', { code: ErrorCodes.Closed }));
+    }
+    const running = work();
+    this.#inFlight.add(running);
+    const forget = () => this.#inFlight.delete(running);
+    running.then(forget, forget);
+    return running;
+  }
+
+  #assertOpen(): void {
+    if (this.#closing !== undefined) throw new DownloadError('The factory is closed', { code: ErrorCodes.Closed });
+  }
+
+  #guardFor(url: URL): LifecycleGuard {
+    const guard = this.#guards.get(schemeOf(url));
+    if (!guard) throw this.#unsupported(url.protocol, url);
+    return guard;
+  }
+
+  #unsupported(scheme: string, url?: URL): DownloadError {
+    const name = scheme.replace(/:$/, '');
+    return new DownloadError(
+      `No adapter serves the "${name}:" scheme (registered: ${this.schemes.map((s) => `${s}:`).join(', ')})`,
+      { code: ErrorCodes.UnsupportedScheme, details: { scheme: name, registered: this.schemes }, ...(url ? { url } : {}) },
+    );
+  }
+}
+
+function sinkFor(request: DownloadRequest<unknown>): Sink {
+  if (request.destination !== undefined) return new FileSink(request.destination);
+  if (request.writable !== undefined) return new WritableSink(request.writable);
+  return discardSink;
+}
+
+function schemeOf(url: URL): string {
+  return url.protocol.slice(0, -1).toLowerCase();
+}
+
+function positive(value: number, name: string): number {
+  if (!Number.isSafeInteger(value) || value < 1) throw invalidOption(`${name}: must be a whole number ≥ 1, got ${value}`);
+  return value;
+}
+
+function invalidOption(message: string): DownloadError {
+  return new DownloadError(`Invalid factory option ${message}`, { code: ErrorCodes.InvalidRequest });
+}

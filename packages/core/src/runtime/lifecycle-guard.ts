@@ -1,0 +1,137 @@
+import type { OpenRequest } from '../contracts/open-request.js';
+import type { ProtocolAdapter } from '../contracts/protocol-adapter.js';
+import type { RemoteResource } from '../contracts/remote-resource.js';
+import type { AdapterSession, Session, SessionContext } from '../contracts/session.js';
+import { abortError, DownloadError, toDownloadError } from '../errors/download-error.js';
+import { ErrorCodes } from '../errors/error-codes.js';
+import { linkedAbort } from '../util/linked-abort.js';
+import { discardBody, guardedBody } from './guarded-body.js';
+
+/**
+ * Wraps one adapter so a third party gets a correct lifecycle for free:
+ * the session is created once (again only after a failed attempt), closed
+ * once, calls after close are rejected, and every open and body read honours
+ * its signal even if the adapter forgets to.
+ */
+export class LifecycleGuard implements Session {
+  readonly adapter: string;
+  #session: Promise<AdapterSession> | undefined;
+  #settled: AdapterSession | undefined;
+  #closing: Promise<void> | undefined;
+  #inFlight = 0;
+  #idle: (() => void) | undefined;
+  readonly #destroyer = new AbortController();
+
+  constructor(
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    readonly protocol: ProtocolAdapter<any>,
+    private readonly context: Omit<SessionContext, 'signal'>,
+  ) {
+    this.adapter = protocol.name;
+  }
+
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /** The adapter's session, created on first use. */
+  session(): Promise<AdapterSession> {
+    if (this.closed) return Promise.reject(closedError(this.adapter));
+    this.#session ??= Promise.resolve()
+      .then(() => this.protocol.createSession({ ...this.context, signal: this.#destroyer.signal }))
+      .then((session: AdapterSession) => (this.#settled = session))
+      .catch((error: unknown) => {
+        this.#session = undefined;
+        throw toDownloadError(error);
+      });
+    return this.#session;
+  }
+
+  /** How many transfers the adapter can carry to `origin`, when it limits that below the factory's limit. */
+  maxTransfers(origin: string): number | undefined {
+    const perConnection = this.protocol.capabilities.transfersPerConnection;
+    const connections = this.#settled?.maxTransfers?.(origin);
+    return connections === undefined ? undefined : connections * Math.max(1, perConnection);
+  }
+
+  /** Opens through the adapter; the attempt counts as in flight until its signal aborts. */
+  async open(request: OpenRequest): Promise<RemoteResource> {
+    if (this.closed) throw closedError(this.adapter);
+    const link = linkedAbort(request.signal, this.#destroyer.signal);
+    this.#inFlight++;
+    let counted = true;
+    const settle = () => {
+      if (!counted) return;
+      counted = false;
+      link.dispose();
+      if (--this.#inFlight === 0) this.#idle?.();
+    };
+    if (link.signal.aborted) {
+      settle();
+      throw abortError(link.signal.reason, request.url);
+    }
+    link.signal.addEventListener('abort', settle, { once: true });
+    try {
+      const session = await this.session();
+      const resource = await raceAbort(this.protocol.open(session, { ...request, signal: link.signal }), link.signal);
+      return { ...resource, onSettled: resource.onSettled?.bind(resource), body: guardedBody(resource.body, link.signal) };
+    } catch (error) {
+      link.abort(error);
+      settle();
+      throw toDownloadError(error, request.url);
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
+      await this.#release((s) => s.close());
+    })();
+    return this.#closing;
+  }
+
+  destroy(): Promise<void> {
+    this.#destroyer.abort(closedError(this.adapter));
+    const wasClosing = this.#closing;
+    this.#closing = this.#release((s) => (s.destroy ?? s.close).call(s)).then(() => wasClosing?.catch(() => {}));
+    this.#idle?.();
+    return this.#closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #released = false;
+  async #release(how: (s: AdapterSession) => Promise<void> | void): Promise<void> {
+    if (this.#released) return;
+    this.#released = true;
+    const pending = this.#session;
+    if (pending === undefined) return;
+    const session = await pending.catch(() => undefined);
+    if (session) await how(session);
+  }
+}
+
+function closedError(adapter: string): DownloadError {
+  return new DownloadError(`The ${adapter} session is closed`, { code: ErrorCodes.Closed });
+}
+
+/** Rejects as soon as `signal` aborts; a resource that arrives later is freed. */
+function raceAbort(pending: Promise<RemoteResource>, signal: AbortSignal): Promise<RemoteResource> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(abortError(signal.reason));
+    signal.addEventListener('abort', onAbort, { once: true });
+    pending.then(
+      (resource) => {
+        signal.removeEventListener('abort', onAbort);
+        if (signal.aborted) discardBody(resource.body);
+        else resolve(resource);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}

@@ -1,0 +1,253 @@
+import type { DownloadRequest } from '../contracts/download-request.js';
+import type { DownloadOutcome, DownloadResult } from '../contracts/download-result.js';
+import type { DownloadAllOptions } from '../contracts/downloader-factory.js';
+import { abortError, DownloadError, toDownloadError } from '../errors/download-error.js';
+import { linkedAbort, type LinkedAbort } from '../util/linked-abort.js';
+import type { Limiter, Permit } from './limiter.js';
+
+/** A request the scheduler can place: its parsed URL and the origin it counts against. */
+export interface PlacedRequest {
+  readonly url: URL;
+  readonly origin: string;
+}
+
+/** What the scheduler drives: one download, started with the permit it was admitted with. */
+export interface SchedulerRunner {
+  /** Parses and checks a request; throws a `DownloadError` for one that can never run. */
+  place(request: DownloadRequest<unknown>): PlacedRequest;
+  /** Runs one download to its end. */
+  run<C>(request: DownloadRequest<C>, placed: PlacedRequest, permit: Permit, signal: AbortSignal): Promise<DownloadResult<C>>;
+}
+
+/**
+ * Admission control for batches: pulls requests lazily from any iterable as
+ * slots free up (never more than `lookAhead` waiting), starts each one only
+ * when the total and its origin's limit allow, and yields outcomes in
+ * completion order. Memory is bounded by the limits, not by the number of
+ * requests.
+ */
+export class Scheduler {
+  constructor(
+    private readonly limiter: Limiter,
+    private readonly runner: SchedulerRunner,
+  ) {}
+
+  /** Runs a batch; see `DownloaderFactory.downloadAll`. */
+  run<C>(
+    requests: Iterable<DownloadRequest<C>> | AsyncIterable<DownloadRequest<C>>,
+    options: DownloadAllOptions = {},
+    owner?: AbortSignal,
+  ): AsyncIterableIterator<DownloadOutcome<C>> {
+    return new Batch(this.limiter, this.runner, requests, options, owner);
+  }
+}
+
+interface Waiting<C> {
+  readonly request: DownloadRequest<C>;
+  readonly placed: PlacedRequest;
+}
+
+class Batch<C> implements AsyncIterableIterator<DownloadOutcome<C>> {
+  readonly #source: Iterator<DownloadRequest<C>> | AsyncIterator<DownloadRequest<C>>;
+  readonly #lookAhead: number;
+  readonly #failFast: boolean;
+  readonly #abort: LinkedAbort;
+  readonly #waiting: Waiting<C>[] = [];
+  readonly #outcomes: DownloadOutcome<C>[] = [];
+  readonly #running = new Set<Promise<void>>();
+  readonly #unsubscribe: () => void;
+  #sourceDone = false;
+  #pulling = false;
+  #fatal: DownloadError | undefined;
+  #wake: (() => void) | undefined;
+  #closed: Promise<void> | undefined;
+
+  constructor(
+    private readonly limiter: Limiter,
+    private readonly runner: SchedulerRunner,
+    requests: Iterable<DownloadRequest<C>> | AsyncIterable<DownloadRequest<C>>,
+    options: DownloadAllOptions,
+    owner: AbortSignal | undefined,
+  ) {
+    this.#source =
+      Symbol.asyncIterator in requests
+        ? (requests as AsyncIterable<DownloadRequest<C>>)[Symbol.asyncIterator]()
+        : (requests as Iterable<DownloadRequest<C>>)[Symbol.iterator]();
+    this.#lookAhead = options.lookAhead ?? Math.max(64, limiter.total * 4);
+    this.#failFast = options.failFast ?? false;
+    this.#abort = linkedAbort(options.signal, owner);
+    this.#abort.signal.addEventListener('abort', () => this.#notify(), { once: true });
+    this.#unsubscribe = limiter.onRelease(() => this.#pump());
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<DownloadOutcome<C>>> {
+    for (;;) {
+      if (this.#abort.signal.aborted && this.#fatal === undefined) {
+        this.#fatal = abortError(this.#abort.signal.reason);
+      }
+      if (this.#fatal !== undefined) {
+        await this.#shutdown();
+        throw this.#fatal;
+      }
+      this.#pump();
+      const outcome = this.#outcomes.shift();
+      if (outcome !== undefined) {
+        this.#pump();
+        return { done: false, value: outcome };
+      }
+      if (this.#sourceDone && this.#waiting.length === 0 && this.#running.size === 0 && !this.#pulling) {
+        await this.#shutdown();
+        return { done: true, value: undefined };
+      }
+      await new Promise<void>((resolve) => (this.#wake = resolve));
+    }
+  }
+
+  async return(): Promise<IteratorResult<DownloadOutcome<C>>> {
+    await this.#shutdown();
+    return { done: true, value: undefined };
+  }
+
+  async throw(error?: unknown): Promise<IteratorResult<DownloadOutcome<C>>> {
+    await this.#shutdown();
+    throw error;
+  }
+
+  /** Aborts whatever runs, waits until every download cleaned up, closes the source. */
+  #shutdown(): Promise<void> {
+    this.#closed ??= (async () => {
+      this.#unsubscribe();
+      this.#abort.abort(abortError());
+      this.#waiting.length = 0;
+      while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
+      this.#outcomes.length = 0;
+      this.#abort.dispose();
+      if (!this.#sourceDone) {
+        this.#sourceDone = true;
+        await Promise.resolve(this.#source.return?.()).catch(() => {});
+      }
+    })();
+    return this.#closed;
+  }
+
+  #notify(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  #pump(): void {
+    if (this.#closed !== undefined || this.#abort.signal.aborted) return;
+    const outstanding = () => this.#outcomes.length + this.#running.size;
+    for (let i = 0; i < this.#waiting.length && outstanding() < this.limiter.total; ) {
+      const next = this.#waiting[i]!;
+      const permit = this.limiter.tryAcquire(next.placed.origin);
+      if (permit === undefined) {
+        if (this.limiter.active >= this.limiter.total) break;
+        i++;
+        continue;
+      }
+      this.#waiting.splice(i, 1);
+      this.#start(next, permit);
+    }
+    this.#pull(outstanding);
+  }
+
+  #pull(outstanding: () => number): void {
+    while (
+      !this.#sourceDone &&
+      !this.#pulling &&
+      this.#waiting.length < this.#lookAhead &&
+      outstanding() < this.limiter.total
+    ) {
+      let step: IteratorResult<DownloadRequest<C>> | Promise<IteratorResult<DownloadRequest<C>>>;
+      try {
+        step = this.#source.next();
+      } catch (error) {
+        this.#sourceFailed(error);
+        return;
+      }
+      if (step instanceof Promise) {
+        this.#pulling = true;
+        step.then(
+          (result) => {
+            this.#pulling = false;
+            this.#take(result);
+            this.#pump();
+            this.#notify();
+          },
+          (error: unknown) => {
+            this.#pulling = false;
+            this.#sourceFailed(error);
+          },
+        );
+        return;
+      }
+      this.#take(step);
+      // A request that found a free slot starts now, before we read further ahead.
+      const last = this.#waiting.at(-1);
+      if (last !== undefined) {
+        const permit = this.limiter.tryAcquire(last.placed.origin);
+        if (permit !== undefined) {
+          this.#waiting.pop();
+          this.#start(last, permit);
+        }
+      }
+    }
+  }
+
+  #take(step: IteratorResult<DownloadRequest<C>>): void {
+    if (step.done) {
+      this.#sourceDone = true;
+      return;
+    }
+    const request = step.value;
+    try {
+      this.#waiting.push({ request, placed: this.runner.place(request) });
+    } catch (error) {
+      this.#settle(request, undefined, toDownloadError(error));
+    }
+  }
+
+  #start(waiting: Waiting<C>, permit: Permit): void {
+    const { request, placed } = waiting;
+    const running: Promise<void> = this.runner
+      .run(request, placed, permit, this.#abort.signal)
+      .then(
+        (result) => this.#settle(request, result, undefined),
+        (error: unknown) => this.#settle(request, undefined, toDownloadError(error)),
+      )
+      .finally(() => {
+        this.#running.delete(running);
+        this.#pump();
+        this.#notify();
+      });
+    this.#running.add(running);
+  }
+
+  #settle(request: DownloadRequest<C>, result: DownloadResult<C> | undefined, error: DownloadError | undefined): void {
+    if (this.#closed !== undefined) return;
+    const context = request.context as C;
+    if (error === undefined) {
+      this.#outcomes.push({ ok: true, context, request, result: result! });
+    } else {
+      if (this.#abort.signal.aborted) return;
+      if (this.#failFast && this.#fatal === undefined) {
+        this.#fatal = error;
+        this.#abort.abort(error);
+      }
+      this.#outcomes.push({ ok: false, context, request, error });
+    }
+    this.#notify();
+  }
+
+  #sourceFailed(error: unknown): void {
+    this.#sourceDone = true;
+    this.#fatal ??= toDownloadError(error);
+    this.#notify();
+  }
+}
