@@ -44,7 +44,9 @@ export async function startSshAgent(): Promise<RunningSshAgent> {
   return {
     socket,
     async add(privateKeyPath) {
-      await runChecked(sshAdd, ['-q', privateKeyPath], { env: { ...process.env, SSH_AUTH_SOCK: socket } });
+      await runChecked(sshAdd, ['-q', privateKeyPath], {
+        env: { ...process.env, SSH_AUTH_SOCK: socket },
+      });
     },
     stop,
     [Symbol.asyncDispose]: stop,

@@ -94,6 +94,7 @@ export async function startVsftpd(options: VsftpdOptions = {}): Promise<RunningV
     max_per_ip: options.maxPerIp ?? 0,
     max_clients: options.maxClients ?? 0,
     idle_session_timeout: options.idleSessionTimeout ?? 300,
+    delay_failed_login: 0,
     data_connection_timeout: 60,
     xferlog_enable: true,
     vsftpd_log_file: logFile,
