@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { DownloadRequest } from '../contracts/download-request.js';
 import type { DownloadOutcome, DownloadResult } from '../contracts/download-result.js';
 import type { CallOptions, OpenedDownload } from '../contracts/downloader.js';
@@ -53,6 +54,7 @@ class Factory implements DownloaderFactory {
   #closing: Promise<void> | undefined;
 
   constructor(options: DownloaderFactoryOptions) {
+    setMaxListeners(0, this.#destroyer.signal);
     const total = positive(options.limits?.total ?? 16, 'limits.total');
     const perHost = positive(options.limits?.perHost ?? 8, 'limits.perHost');
     if (!Array.isArray(options.adapters) || options.adapters.length === 0) {

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { OpenRequest } from '../contracts/open-request.js';
 import type { ProtocolAdapter } from '../contracts/protocol-adapter.js';
 import type { RemoteResource } from '../contracts/remote-resource.js';
@@ -28,6 +29,7 @@ export class LifecycleGuard implements Session {
     private readonly context: Omit<SessionContext, 'signal'>,
   ) {
     this.adapter = protocol.name;
+    setMaxListeners(0, this.#destroyer.signal);
   }
 
   get closed(): boolean {

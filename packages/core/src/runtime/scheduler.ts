@@ -142,7 +142,10 @@ class Batch<C> implements AsyncIterableIterator<DownloadOutcome<C>> {
 
   #pump(): void {
     if (this.#closed !== undefined || this.#abort.signal.aborted) return;
-    const outstanding = () => this.#outcomes.length + this.#running.size;
+    // Downloads waiting in backoff hold no permit, so the limiter alone would
+    // let them pile up; the running cap keeps memory bounded regardless.
+    const outstanding = () =>
+      Math.max(this.#outcomes.length, this.#running.size - this.limiter.total * 3);
     for (let i = 0; i < this.#waiting.length && outstanding() < this.limiter.total; ) {
       const next = this.#waiting[i]!;
       const permit = this.limiter.tryAcquire(next.placed.origin);
