@@ -1,7 +1,9 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const adapterPackages = ['http', 'ftp', 'sftp', 'mirrorlist'].map((p) => `packages/${p}/src/**/*.ts`);
+const adapterPackages = ['http', 'ftp', 'sftp', 'mirrorlist'].map(
+  (p) => `packages/${p}/src/**/*.ts`,
+);
 const relativeEscape = {
   group: ['../../*', '**/packages/*/src/**', '**/core/src/**'],
   message: 'Import other packages by name, through their public entry only.',
@@ -17,7 +19,10 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       'no-restricted-syntax': [
         'error',
         { selector: 'ExportDefaultDeclaration', message: 'No default exports in package code.' },
@@ -26,7 +31,13 @@ export default tseslint.config(
   },
   {
     // Config files are the tools' own format and need default exports.
-    files: ['*.config.ts', '*.config.js', '**/vitest.config.ts', '**/tsup.config.ts', 'eslint.config.js'],
+    files: [
+      '*.config.ts',
+      '*.config.js',
+      '**/vitest.config.ts',
+      '**/tsup.config.ts',
+      'eslint.config.js',
+    ],
     rules: { 'no-restricted-syntax': 'off' },
   },
   {
@@ -47,7 +58,10 @@ export default tseslint.config(
     },
   },
   {
-    files: [...adapterPackages.map((g) => g.replace('*.ts', '*.test.ts')), 'examples/*/src/**/*.test.ts'],
+    files: [
+      ...adapterPackages.map((g) => g.replace('*.ts', '*.test.ts')),
+      'examples/*/src/**/*.test.ts',
+    ],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -55,7 +69,10 @@ export default tseslint.config(
           patterns: [
             deepCore,
             relativeEscape,
-            { group: ['@dl/*', '!@dl/core', '!@dl/testkit'], message: 'Adapter tests may import only @dl/core and @dl/testkit.' },
+            {
+              group: ['@dl/*', '!@dl/core', '!@dl/testkit'],
+              message: 'Adapter tests may import only @dl/core and @dl/testkit.',
+            },
           ],
         },
       ],

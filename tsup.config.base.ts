@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
 import type { Options } from 'tsup';
 
-/** The one tsup configuration every package builds with. */
+/** The one tsup configuration every package builds with (run from the package folder). */
 export function packageBuild(entry: Record<string, string> = { index: 'src/index.ts' }): Options {
+  const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
   return {
     entry,
     format: ['esm'],
@@ -12,5 +14,6 @@ export function packageBuild(entry: Record<string, string> = { index: 'src/index
     clean: true,
     splitting: false,
     treeshake: true,
+    define: { __DL_VERSION__: JSON.stringify(version) },
   };
 }

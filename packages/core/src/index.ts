@@ -11,7 +11,11 @@ export { redactText, redactUrl } from './util/redact.js';
 export { DIGEST_HEX_LENGTHS, type DigestAlgorithm, type Digests } from './contracts/digests.js';
 export type { DownloadRequest } from './contracts/download-request.js';
 export type { DownloadResult, DownloadOutcome } from './contracts/download-result.js';
-export type { RemoteMetadata, RemoteResource, AttemptOutcome } from './contracts/remote-resource.js';
+export type {
+  RemoteMetadata,
+  RemoteResource,
+  AttemptOutcome,
+} from './contracts/remote-resource.js';
 export type { OpenRequest } from './contracts/open-request.js';
 export { composeOpen, type OpenFunction, type OpenInterceptor } from './contracts/open-function.js';
 export type { ProtocolAdapter, AdapterCapabilities } from './contracts/protocol-adapter.js';

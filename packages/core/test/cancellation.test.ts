@@ -55,7 +55,9 @@ describe('cancellation is total', () => {
       let error: unknown;
       let completed = 0;
       try {
-        for await (const outcome of factory.downloadAll(requests(), { signal: controller.signal })) {
+        for await (const outcome of factory.downloadAll(requests(), {
+          signal: controller.signal,
+        })) {
           if (outcome.ok) completed++;
         }
       } catch (e) {
@@ -68,9 +70,14 @@ describe('cancellation is total', () => {
       expect((await filesUnder(dir)).length).toBe(completed);
       await factory.close();
     }
-    await waitFor(() => resourceGrowth(baseline).length === 0 && countOpenFds() === fdsBefore, 3000, {
-      message: () => `leaked: ${resourceGrowth(baseline).join(', ')}; fds ${countOpenFds()} vs ${fdsBefore}`,
-    });
+    await waitFor(
+      () => resourceGrowth(baseline).length === 0 && countOpenFds() === fdsBefore,
+      3000,
+      {
+        message: () =>
+          `leaked: ${resourceGrowth(baseline).join(', ')}; fds ${countOpenFds()} vs ${fdsBefore}`,
+      },
+    );
   });
 
   it('leaving the loop with break at random moments cleans up before the loop ends', async () => {
@@ -88,16 +95,25 @@ describe('cancellation is total', () => {
       expect(store.active()).toBe(0);
       expect((await filesUnder(dir)).filter((f) => !/\/\d+\.bin$/.test(f))).toEqual([]);
     }
-    await waitFor(() => resourceGrowth(baseline).length === 0 && countOpenFds() === fdsBefore, 3000, {
-      message: () => `leaked: ${resourceGrowth(baseline).join(', ')}; fds ${countOpenFds()} vs ${fdsBefore}`,
-    });
+    await waitFor(
+      () => resourceGrowth(baseline).length === 0 && countOpenFds() === fdsBefore,
+      3000,
+      {
+        message: () =>
+          `leaked: ${resourceGrowth(baseline).join(', ')}; fds ${countOpenFds()} vs ${fdsBefore}`,
+      },
+    );
   });
 
   it('an exception in the loop body aborts the batch too', async () => {
     const { store, dir, requests } = setup(20);
-    await using factory = createDownloaderFactory({ adapters: [memoryAdapter(store, { chunkSize: 4096 })], limits: { total: 50 } });
+    await using factory = createDownloaderFactory({
+      adapters: [memoryAdapter(store, { chunkSize: 4096 })],
+      limits: { total: 50 },
+    });
     await expect(async () => {
-      for await (const _outcome of factory.downloadAll(requests())) throw new Error('consumer failed');
+      for await (const _outcome of factory.downloadAll(requests()))
+        throw new Error('consumer failed');
     }).rejects.toThrow('consumer failed');
     expect(store.active()).toBe(0);
     expect((await filesUnder(dir)).filter((f) => !/\/\d+\.bin$/.test(f))).toEqual([]);
@@ -105,7 +121,9 @@ describe('cancellation is total', () => {
 
   it('destroy() aborts single downloads in flight and rejects later calls', async () => {
     const { store, dir, requests } = setup(30);
-    const factory = createDownloaderFactory({ adapters: [memoryAdapter(store, { chunkSize: 4096 })] });
+    const factory = createDownloaderFactory({
+      adapters: [memoryAdapter(store, { chunkSize: 4096 })],
+    });
     const [first] = requests();
     const pending = factory.download(first!);
     await waitFor(() => store.active() > 0);

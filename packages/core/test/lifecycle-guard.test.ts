@@ -21,11 +21,18 @@ describe('lifecycle guard', () => {
         return base.createSession(context);
       },
     };
-    await using factory = createDownloaderFactory({ adapters: [adapter], retry: { maxAttempts: 1 } });
-    const first = await Promise.allSettled([1, 2, 3].map((i) => factory.download({ url: `mem://g.test/${i}` })));
+    await using factory = createDownloaderFactory({
+      adapters: [adapter],
+      retry: { maxAttempts: 1 },
+    });
+    const first = await Promise.allSettled(
+      [1, 2, 3].map((i) => factory.download({ url: `mem://g.test/${i}` })),
+    );
     expect(first.every((r) => r.status === 'rejected')).toBe(true);
     expect(creations).toBe(1);
-    const second = await Promise.all([1, 2, 3].map((i) => factory.download({ url: `mem://g.test/${i}` })));
+    const second = await Promise.all(
+      [1, 2, 3].map((i) => factory.download({ url: `mem://g.test/${i}` })),
+    );
     expect(second).toHaveLength(3);
     expect(creations).toBe(2);
   });
@@ -52,7 +59,9 @@ describe('lifecycle guard', () => {
     await factory.close();
     await factory[Symbol.asyncDispose]();
     expect(closes).toBe(1);
-    const late = (await factory.download({ url: 'mem://c.test/x' }).catch((e: unknown) => e)) as DownloadError;
+    const late = (await factory
+      .download({ url: 'mem://c.test/x' })
+      .catch((e: unknown) => e)) as DownloadError;
     expect(late.code).toBe('closed');
   });
 
@@ -82,8 +91,8 @@ describe('lifecycle guard', () => {
 
   it('rejects two adapters for one scheme, naming both', () => {
     const store = createMemoryStore();
-    expect(() => createDownloaderFactory({ adapters: [memoryAdapter(store), memoryAdapter(store)] })).toThrow(
-      /scheme "mem" is served by both memory and memory/,
-    );
+    expect(() =>
+      createDownloaderFactory({ adapters: [memoryAdapter(store), memoryAdapter(store)] }),
+    ).toThrow(/scheme "mem" is served by both memory and memory/);
   });
 });

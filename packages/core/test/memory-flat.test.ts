@@ -5,7 +5,10 @@ import { createDownloaderFactory, type DownloadRequest } from '../src/index.js';
 it('200,000 requests through downloadAll keep the heap flat (pulled lazily, nothing kept per request)', async () => {
   const store = createMemoryStore();
   store.generate('gen.test', 32);
-  await using factory = createDownloaderFactory({ adapters: [memoryAdapter(store)], limits: { total: 16, perHost: 16 } });
+  await using factory = createDownloaderFactory({
+    adapters: [memoryAdapter(store)],
+    limits: { total: 16, perHost: 16 },
+  });
   let pulled = 0;
   async function* requests(): AsyncGenerator<DownloadRequest<number>> {
     for (let i = 0; i < 200_000; i++) {

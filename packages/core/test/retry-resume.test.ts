@@ -28,7 +28,11 @@ describe('retries and resume', () => {
       retry: { baseDelayMs: 1, random: () => 1 },
     });
     const started = Date.now();
-    const result = await factory.download({ url: 'mem://h.test/f', destination: join(dir, 'f'), digests: { sha256: sha256(data) } });
+    const result = await factory.download({
+      url: 'mem://h.test/f',
+      destination: join(dir, 'f'),
+      digests: { sha256: sha256(data) },
+    });
     expect(Date.now() - started).toBeGreaterThanOrEqual(230);
     expect(result.attempts).toBe(3);
     expect(store.opens('mem://h.test/f')).toBe(3);
@@ -40,7 +44,10 @@ describe('retries and resume', () => {
     const data = bytes(200_000);
     store.put('mem://h.test/big', data);
     store.fault('mem://h.test/big', { cutAfter: 70_000, cutTimes: 2 });
-    await using factory = createDownloaderFactory({ adapters: [memoryAdapter(store, { chunkSize: 10_000 })], retry: { baseDelayMs: 1 } });
+    await using factory = createDownloaderFactory({
+      adapters: [memoryAdapter(store, { chunkSize: 10_000 })],
+      retry: { baseDelayMs: 1 },
+    });
     let received = 0;
     factory.on('download-progress', (e) => (received += e.chunk));
     const result = await factory.download({
@@ -61,8 +68,15 @@ describe('retries and resume', () => {
     const data = bytes(100_000);
     store.put('mem://h.test/r', data);
     store.fault('mem://h.test/r', { cutAfter: 50_000, ignoreRange: true });
-    await using factory = createDownloaderFactory({ adapters: [memoryAdapter(store, { chunkSize: 10_000 })], retry: { baseDelayMs: 1 } });
-    const result = await factory.download({ url: 'mem://h.test/r', destination: join(dir, 'r'), digests: { sha256: sha256(data) } });
+    await using factory = createDownloaderFactory({
+      adapters: [memoryAdapter(store, { chunkSize: 10_000 })],
+      retry: { baseDelayMs: 1 },
+    });
+    const result = await factory.download({
+      url: 'mem://h.test/r',
+      destination: join(dir, 'r'),
+      digests: { sha256: sha256(data) },
+    });
     expect(result.attempts).toBe(2);
     expect(result.resumedBytes).toBe(0);
     expect(await readFile(join(dir, 'r'))).toEqual(Buffer.from(data));
@@ -75,11 +89,18 @@ describe('retries and resume', () => {
     store.fault('mem://h.test/gone', { notFound: true });
     store.put('mem://h.test/flaky', bytes(10));
     store.fault('mem://h.test/flaky', { failOpens: 10 });
-    await using factory = createDownloaderFactory({ adapters: [memoryAdapter(store)], retry: { maxAttempts: 3, baseDelayMs: 1 } });
-    const gone = (await factory.download({ url: 'mem://h.test/gone' }).catch((e: unknown) => e)) as DownloadError;
+    await using factory = createDownloaderFactory({
+      adapters: [memoryAdapter(store)],
+      retry: { maxAttempts: 3, baseDelayMs: 1 },
+    });
+    const gone = (await factory
+      .download({ url: 'mem://h.test/gone' })
+      .catch((e: unknown) => e)) as DownloadError;
     expect(gone.code).toBe('not-found');
     expect(store.opens('mem://h.test/gone')).toBe(1);
-    const flaky = (await factory.download({ url: 'mem://h.test/flaky' }).catch((e: unknown) => e)) as DownloadError;
+    const flaky = (await factory
+      .download({ url: 'mem://h.test/flaky' })
+      .catch((e: unknown) => e)) as DownloadError;
     expect(flaky.code).toBe('remote-unavailable');
     expect(store.opens('mem://h.test/flaky')).toBe(3);
   });
@@ -98,7 +119,9 @@ describe('validation in a batch', () => {
       digests: { sha256: sha256(data) },
       context: i,
     }));
-    await using factory = createDownloaderFactory({ adapters: [memoryAdapter(store, { chunkSize: 1000 })] });
+    await using factory = createDownloaderFactory({
+      adapters: [memoryAdapter(store, { chunkSize: 1000 })],
+    });
     const failed = new Map<number, DownloadError>();
     for await (const outcome of factory.downloadAll(requests)) {
       if (!outcome.ok) failed.set(outcome.context, outcome.error);
@@ -122,10 +145,14 @@ describe('validation in a batch', () => {
   it('a size overrun fails as soon as it happens, not at the end', async () => {
     const store = createMemoryStore();
     store.put('mem://v.test/long', bytes(1_000_000));
-    await using factory = createDownloaderFactory({ adapters: [memoryAdapter(store, { chunkSize: 1000 })] });
+    await using factory = createDownloaderFactory({
+      adapters: [memoryAdapter(store, { chunkSize: 1000 })],
+    });
     let received = 0;
     factory.on('download-progress', (e) => (received = e.bytes));
-    const error = (await factory.download({ url: 'mem://v.test/long', size: 10 }).catch((e: unknown) => e)) as ValidationError;
+    const error = (await factory
+      .download({ url: 'mem://v.test/long', size: 10 })
+      .catch((e: unknown) => e)) as ValidationError;
     expect(error.code).toBe('size-mismatch');
     // Announced size is checked before the body: nothing was read.
     expect(received).toBe(0);
@@ -137,7 +164,10 @@ describe('validation in a batch', () => {
     const base = memoryAdapter(store, { chunkSize: 1000 });
     const noSize = {
       ...base,
-      async open(session: Parameters<typeof base.open>[0], request: Parameters<typeof base.open>[1]) {
+      async open(
+        session: Parameters<typeof base.open>[0],
+        request: Parameters<typeof base.open>[1],
+      ) {
         const resource = await base.open(session, request);
         const { size: _size, length: _length, ...metadata } = resource.metadata;
         return { ...resource, metadata };
@@ -146,13 +176,17 @@ describe('validation in a batch', () => {
     await using factory = createDownloaderFactory({ adapters: [noSize] });
     let received = 0;
     factory.on('download-progress', (e) => (received = e.bytes));
-    const error = (await factory.download({ url: 'mem://v.test/long', size: 2500 }).catch((e: unknown) => e)) as ValidationError;
+    const error = (await factory
+      .download({ url: 'mem://v.test/long', size: 2500 })
+      .catch((e: unknown) => e)) as ValidationError;
     expect(error.code).toBe('size-mismatch');
     expect(received).toBeLessThanOrEqual(3000);
   });
 
   it('bad requests are typed errors naming the field', async () => {
-    await using factory = createDownloaderFactory({ adapters: [memoryAdapter(createMemoryStore())] });
+    await using factory = createDownloaderFactory({
+      adapters: [memoryAdapter(createMemoryStore())],
+    });
     const cases: [Record<string, unknown>, RegExp][] = [
       [{ url: 'not a url' }, /Invalid URL/],
       [{ url: 'mem://h/x', size: -1 }, /Invalid size/],
@@ -161,7 +195,9 @@ describe('validation in a batch', () => {
       [{ url: 'mem://h/x', destination: 'a\0b' }, /NUL/],
     ];
     for (const [request, message] of cases) {
-      const error = (await factory.download(request as never).catch((e: unknown) => e)) as DownloadError;
+      const error = (await factory
+        .download(request as never)
+        .catch((e: unknown) => e)) as DownloadError;
       expect(error.code).toBe('invalid-request');
       expect(error.message).toMatch(message);
     }

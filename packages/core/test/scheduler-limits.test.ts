@@ -8,13 +8,15 @@ describe('scheduler limits', () => {
     const hosts = ['a.test', 'b.test', 'c.test'];
     for (const host of hosts) store.generate(host, 512);
     // A few slow files keep transfers overlapping, so the limits are really tested.
-    for (let i = 0; i < 5000; i += 7) store.fault(`mem://${hosts[i % 3]}/f/${i}`, { firstByteDelayMs: 2 });
+    for (let i = 0; i < 5000; i += 7)
+      store.fault(`mem://${hosts[i % 3]}/f/${i}`, { firstByteDelayMs: 2 });
     await using factory = createDownloaderFactory({
       adapters: [memoryAdapter(store, { chunkSize: 256 })],
       limits: { total: 16, perHost: 4 },
     });
     function* requests(): Generator<DownloadRequest<{ n: number }>> {
-      for (let i = 0; i < 5000; i++) yield { url: `mem://${hosts[i % 3]}/f/${i}`, size: 512, context: { n: i } };
+      for (let i = 0; i < 5000; i++)
+        yield { url: `mem://${hosts[i % 3]}/f/${i}`, size: 512, context: { n: i } };
     }
     const seen = new Set<number>();
     let failures = 0;
@@ -22,7 +24,10 @@ describe('scheduler limits', () => {
       expect(seen.has(outcome.context.n)).toBe(false);
       seen.add(outcome.context.n);
       if (!outcome.ok) failures++;
-      else expect(outcome.result.url).toBe(`mem://${hosts[outcome.context.n % 3]}/f/${outcome.context.n}`);
+      else
+        expect(outcome.result.url).toBe(
+          `mem://${hosts[outcome.context.n % 3]}/f/${outcome.context.n}`,
+        );
     }
     expect(failures).toBe(0);
     expect(seen.size).toBe(5000);
@@ -45,7 +50,10 @@ describe('scheduler limits', () => {
       retry: { baseDelayMs: 1, random: () => 0 },
     });
     const order: string[] = [];
-    for await (const outcome of factory.downloadAll([{ url: 'mem://h.test/slow' }, { url: 'mem://h.test/fast' }])) {
+    for await (const outcome of factory.downloadAll([
+      { url: 'mem://h.test/slow' },
+      { url: 'mem://h.test/fast' },
+    ])) {
       expect(outcome.ok).toBe(true);
       order.push(new URL(outcome.request.url).pathname);
     }
@@ -64,10 +72,15 @@ describe('scheduler limits', () => {
       },
     };
     for (let i = 0; i < 60; i++) store.fault(`mem://x.test/${i}`, { firstByteDelayMs: 3 });
-    await using factory = createDownloaderFactory({ adapters: [adapter], limits: { total: 16, perHost: 8 } });
+    await using factory = createDownloaderFactory({
+      adapters: [adapter],
+      limits: { total: 16, perHost: 8 },
+    });
     await factory.session('mem');
     let done = 0;
-    for await (const outcome of factory.downloadAll(Array.from({ length: 60 }, (_, i) => ({ url: `mem://x.test/${i}` })))) {
+    for await (const outcome of factory.downloadAll(
+      Array.from({ length: 60 }, (_, i) => ({ url: `mem://x.test/${i}` })),
+    )) {
       expect(outcome.ok).toBe(true);
       done++;
     }

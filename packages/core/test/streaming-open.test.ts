@@ -18,8 +18,14 @@ describe('open(): the streamer entry', () => {
     const store = createMemoryStore();
     const data = bytes(50_000);
     store.put('mem://s.test/ok', data, { contentType: 'application/x-rpm' });
-    await using factory = createDownloaderFactory({ adapters: [memoryAdapter(store, { chunkSize: 4096 })] });
-    const opened = await factory.open({ url: 'mem://s.test/ok', digests: { sha256: sha256(data) }, context: 'ctx' });
+    await using factory = createDownloaderFactory({
+      adapters: [memoryAdapter(store, { chunkSize: 4096 })],
+    });
+    const opened = await factory.open({
+      url: 'mem://s.test/ok',
+      digests: { sha256: sha256(data) },
+      context: 'ctx',
+    });
     expect(opened.metadata.size).toBe(50_000);
     expect(opened.metadata.contentType).toBe('application/x-rpm');
     expect(store.active()).toBe(1);
@@ -34,8 +40,13 @@ describe('open(): the streamer entry', () => {
     const data = bytes(50_000);
     store.put('mem://s.test/bad', data);
     store.fault('mem://s.test/bad', { corrupt: 40_000 });
-    await using factory = createDownloaderFactory({ adapters: [memoryAdapter(store, { chunkSize: 4096 })] });
-    const opened = await factory.open({ url: 'mem://s.test/bad', digests: { sha256: sha256(data) } });
+    await using factory = createDownloaderFactory({
+      adapters: [memoryAdapter(store, { chunkSize: 4096 })],
+    });
+    const opened = await factory.open({
+      url: 'mem://s.test/bad',
+      digests: { sha256: sha256(data) },
+    });
     const error = (await drain(opened.body).catch((e: unknown) => e)) as DownloadError;
     expect(error.code).toBe('digest-mismatch');
     await expect(opened.result).rejects.toMatchObject({ code: 'digest-mismatch' });
@@ -46,7 +57,10 @@ describe('open(): the streamer entry', () => {
     const data = bytes(50_000);
     store.put('mem://s.test/flaky', data);
     store.fault('mem://s.test/flaky', { failOpens: 1 });
-    await using factory = createDownloaderFactory({ adapters: [memoryAdapter(store, { chunkSize: 4096 })], retry: { baseDelayMs: 1 } });
+    await using factory = createDownloaderFactory({
+      adapters: [memoryAdapter(store, { chunkSize: 4096 })],
+      retry: { baseDelayMs: 1 },
+    });
     const opened = await factory.open({ url: 'mem://s.test/flaky' });
     expect(await drain(opened.body)).toBe(50_000);
     expect((await opened.result).attempts).toBe(2);
@@ -63,7 +77,9 @@ describe('open(): the streamer entry', () => {
     const store = createMemoryStore();
     store.put('mem://s.test/long', bytes(1_000_000));
     store.fault('mem://s.test/long', { chunkDelayMs: 2 });
-    await using factory = createDownloaderFactory({ adapters: [memoryAdapter(store, { chunkSize: 4096 })] });
+    await using factory = createDownloaderFactory({
+      adapters: [memoryAdapter(store, { chunkSize: 4096 })],
+    });
     const opened = await factory.open({ url: 'mem://s.test/long' });
     for await (const _chunk of opened.body) break;
     await expect(opened.result).rejects.toMatchObject({ code: 'aborted' });
@@ -75,7 +91,9 @@ describe('progress', () => {
   it('publishes start, progress and end on diagnostics channels and as events, with aggregate stats', async () => {
     const store = createMemoryStore();
     store.put('mem://p.test/a', bytes(10_000));
-    await using factory = createDownloaderFactory({ adapters: [memoryAdapter(store, { chunkSize: 1000 })] });
+    await using factory = createDownloaderFactory({
+      adapters: [memoryAdapter(store, { chunkSize: 1000 })],
+    });
     const seen: string[] = [];
     const onStart = () => seen.push('channel-start');
     const onEnd = (m: unknown) => seen.push(`channel-end:${(m as { ok: boolean }).ok}`);
@@ -92,6 +110,12 @@ describe('progress', () => {
     }
     expect(seen).toEqual(['channel-start', 'channel-end:true']);
     expect(progressBytes).toBe(10_000);
-    expect(factory.stats()).toMatchObject({ started: 1, succeeded: 1, failed: 0, active: 0, bytes: 10_000 });
+    expect(factory.stats()).toMatchObject({
+      started: 1,
+      succeeded: 1,
+      failed: 0,
+      active: 0,
+      bytes: 10_000,
+    });
   });
 });

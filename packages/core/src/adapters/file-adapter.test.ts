@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createDownloaderFactory, DownloadError, fileAdapter, TEMP_SUFFIX, ValidationError } from '../index.js';
+import {
+  createDownloaderFactory,
+  DownloadError,
+  fileAdapter,
+  TEMP_SUFFIX,
+  ValidationError,
+} from '../index.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -41,7 +47,11 @@ describe('file: adapter through the factory', () => {
     await writeFile(join(dir, 'src.bin'), 'hello');
     await using factory = createDownloaderFactory({ adapters: [fileAdapter()] });
     const error = await factory
-      .download({ url: pathToFileURL(join(dir, 'src.bin')), destination: join(dir, 'dst.bin'), digests: { sha256: '0'.repeat(64) } })
+      .download({
+        url: pathToFileURL(join(dir, 'src.bin')),
+        destination: join(dir, 'dst.bin'),
+        digests: { sha256: '0'.repeat(64) },
+      })
       .catch((e: unknown) => e);
     expect(ValidationError.isInstance(error)).toBe(true);
     expect((error as DownloadError).code).toBe('digest-mismatch');
@@ -51,7 +61,9 @@ describe('file: adapter through the factory', () => {
 
   it('names the scheme and the registered ones for an unknown scheme', async () => {
     await using factory = createDownloaderFactory({ adapters: [fileAdapter()] });
-    const error = (await factory.download({ url: 'gopher://x/y' }).catch((e: unknown) => e)) as DownloadError;
+    const error = (await factory
+      .download({ url: 'gopher://x/y' })
+      .catch((e: unknown) => e)) as DownloadError;
     expect(error.code).toBe('unsupported-scheme');
     expect(error.message).toContain('"gopher:"');
     expect(error.message).toContain('file:');

@@ -37,14 +37,21 @@ async function openFile(request: OpenRequest, highWaterMark: number): Promise<Re
   try {
     path = fileURLToPath(request.url);
   } catch (error) {
-    throw new DownloadError(`Not a local file URL: ${shown}`, { code: ErrorCodes.InvalidRequest, cause: error, url: shown });
+    throw new DownloadError(`Not a local file URL: ${shown}`, {
+      code: ErrorCodes.InvalidRequest,
+      cause: error,
+      url: shown,
+    });
   }
   let handle: FileHandle | undefined;
   try {
     handle = await open(path, 'r');
     const stat = await handle.stat();
     if (stat.isDirectory()) {
-      throw new DownloadError(`${shown} is a folder, not a file`, { code: ErrorCodes.RemoteRejected, url: shown });
+      throw new DownloadError(`${shown} is a folder, not a file`, {
+        code: ErrorCodes.RemoteRejected,
+        url: shown,
+      });
     }
     const etag = `"${stat.ino.toString(16)}-${stat.size.toString(16)}-${Math.trunc(stat.mtimeMs).toString(16)}"`;
     const unchanged = request.resumeFrom === undefined || request.resumeFrom.etag === etag;
@@ -75,21 +82,38 @@ async function openFile(request: OpenRequest, highWaterMark: number): Promise<Re
   }
 }
 
-async function* emptyBody(handle: FileHandle): AsyncGenerator<Uint8Array> {
-  await handle.close();
+function emptyBody(handle: FileHandle): AsyncIterable<Uint8Array> {
+  return {
+    async *[Symbol.asyncIterator]() {
+      await handle.close();
+      yield* [];
+    },
+  };
 }
 
 function classify(error: unknown, url: string): unknown {
   if (DownloadError.isInstance(error)) return error;
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'ENOENT' || code === 'ENOTDIR') {
-    return new DownloadError(`No such file: ${url}`, { code: ErrorCodes.NotFound, url, cause: error });
+    return new DownloadError(`No such file: ${url}`, {
+      code: ErrorCodes.NotFound,
+      url,
+      cause: error,
+    });
   }
   if (code === 'EACCES' || code === 'EPERM') {
-    return new DownloadError(`Permission denied: ${url}`, { code: ErrorCodes.AuthFailed, url, cause: error });
+    return new DownloadError(`Permission denied: ${url}`, {
+      code: ErrorCodes.AuthFailed,
+      url,
+      cause: error,
+    });
   }
   if (code === 'EISDIR') {
-    return new DownloadError(`${url} is a folder, not a file`, { code: ErrorCodes.RemoteRejected, url, cause: error });
+    return new DownloadError(`${url} is a folder, not a file`, {
+      code: ErrorCodes.RemoteRejected,
+      url,
+      cause: error,
+    });
   }
   return error;
 }

@@ -32,5 +32,15 @@ export interface DownloadResult<C = unknown> {
  * the result, or the error with the request's context.
  */
 export type DownloadOutcome<C = unknown> =
-  | { readonly ok: true; readonly context: C; readonly request: DownloadRequest<C>; readonly result: DownloadResult<C> }
-  | { readonly ok: false; readonly context: C; readonly request: DownloadRequest<C>; readonly error: DownloadError };
+  | {
+      readonly ok: true;
+      readonly context: C;
+      readonly request: DownloadRequest<C>;
+      readonly result: DownloadResult<C>;
+    }
+  | {
+      readonly ok: false;
+      readonly context: C;
+      readonly request: DownloadRequest<C>;
+      readonly error: DownloadError;
+    };

@@ -20,4 +20,3 @@ export interface DownloaderFactoryOptions {
   /** Where diagnostics go. @default a logger that drops everything */
   readonly logger?: Logger;
 }
-

@@ -40,7 +40,10 @@ export interface DownloaderFactory extends Downloader, AsyncDisposable {
   /** Aggregate figures since the factory was created. */
   stats(): DownloadStats;
   /** Subscribes to progress events; returns a function that unsubscribes. */
-  on<E extends keyof DownloadEvents>(event: E, listener: (payload: DownloadEvents[E]) => void): () => void;
+  on<E extends keyof DownloadEvents>(
+    event: E,
+    listener: (payload: DownloadEvents[E]) => void,
+  ): () => void;
   /** Graceful: waits for downloads in flight, then closes every session. Idempotent. */
   close(): Promise<void>;
   /** Abrupt: aborts downloads in flight and closes every session now. Idempotent. */

@@ -12,6 +12,9 @@ export type OpenFunction = (request: OpenRequest) => Promise<RemoteResource>;
 export type OpenInterceptor = (next: OpenFunction) => OpenFunction;
 
 /** Composes interceptors around an open function, the first listed outermost. */
-export function composeOpen(base: OpenFunction, interceptors: readonly OpenInterceptor[]): OpenFunction {
+export function composeOpen(
+  base: OpenFunction,
+  interceptors: readonly OpenInterceptor[],
+): OpenFunction {
   return interceptors.reduceRight<OpenFunction>((next, interceptor) => interceptor(next), base);
 }

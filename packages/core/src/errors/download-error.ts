@@ -53,7 +53,11 @@ export class DownloadError extends Error {
 
   /** True for any `DownloadError` from any copy of `@dl/core`. */
   static isInstance(value: unknown): value is DownloadError {
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
+    return (
+      typeof value === 'object' &&
+      value !== null &&
+      (value as Record<symbol, unknown>)[brand] === true
+    );
   }
 
   /** A plain, secret-free representation for logs and `--json` output. */
@@ -69,7 +73,12 @@ export class DownloadError extends Error {
       ...(Object.keys(this.details).length ? { details: this.details } : {}),
       ...(cause?.message === undefined
         ? {}
-        : { cause: { message: cause.message, ...(cause.code === undefined ? {} : { code: cause.code }) } }),
+        : {
+            cause: {
+              message: cause.message,
+              ...(cause.code === undefined ? {} : { code: cause.code }),
+            },
+          }),
     };
   }
 }
@@ -124,10 +133,19 @@ export function toDownloadError(error: unknown, url?: string | URL): DownloadErr
     });
   }
   if (typeof code === 'string' && TIMEOUT_CODES.has(code)) {
-    return new DownloadError(`Timed out (${code})`, { code: ErrorCodes.Timeout, retryable: true, cause: error, ...at });
+    return new DownloadError(`Timed out (${code})`, {
+      code: ErrorCodes.Timeout,
+      retryable: true,
+      cause: error,
+      ...at,
+    });
   }
   const message = error instanceof Error ? error.message : String(error);
-  return new DownloadError(`Unexpected failure: ${message}`, { code: ErrorCodes.Internal, cause: error, ...at });
+  return new DownloadError(`Unexpected failure: ${message}`, {
+    code: ErrorCodes.Internal,
+    cause: error,
+    ...at,
+  });
 }
 
 const CONNECTION_CODES = new Set([

@@ -4,7 +4,10 @@ import { ErrorCodes } from './error-codes.js';
 /** What a {@link ValidationError} reports. */
 export interface ValidationErrorOptions {
   /** `size-mismatch`, `digest-mismatch` or `validation-failed` (custom validators). */
-  code?: typeof ErrorCodes.SizeMismatch | typeof ErrorCodes.DigestMismatch | typeof ErrorCodes.ValidationFailed;
+  code?:
+    | typeof ErrorCodes.SizeMismatch
+    | typeof ErrorCodes.DigestMismatch
+    | typeof ErrorCodes.ValidationFailed;
   /** Which check failed: `size`, a digest algorithm such as `sha256`, or a custom validator's name. */
   check: string;
   /** What was expected (a size in bytes or a hex digest). */

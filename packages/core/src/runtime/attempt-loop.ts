@@ -95,11 +95,14 @@ export async function runAttempts<C>(
         if (attempts === 1) validation.expect(resource.expect);
         if (metadata.offset !== rangeStart + offset) {
           if (metadata.offset !== rangeStart) {
-            throw new DownloadError(`The remote started at byte ${metadata.offset}, not ${rangeStart + offset}`, {
-              code: ErrorCodes.ProtocolError,
-              retryable: true,
-              url,
-            });
+            throw new DownloadError(
+              `The remote started at byte ${metadata.offset}, not ${rangeStart + offset}`,
+              {
+                code: ErrorCodes.ProtocolError,
+                retryable: true,
+                url,
+              },
+            );
           }
           if (offset > 0) await restart();
         }
@@ -139,12 +142,23 @@ export async function runAttempts<C>(
           durationMs: Date.now() - started,
         };
       } catch (thrown) {
-        const error = signal.aborted ? abortError(signal.reason, url) : toDownloadError(thrown, url);
-        resource?.onSettled?.({ ok: false, error, bytes: received, durationMs: Date.now() - attemptStart });
-        if (!shouldRetry(error, resource, attempts, context.policy.maxAttempts) || options.irrevocable?.()) {
+        const error = signal.aborted
+          ? abortError(signal.reason, url)
+          : toDownloadError(thrown, url);
+        resource?.onSettled?.({
+          ok: false,
+          error,
+          bytes: received,
+          durationMs: Date.now() - attemptStart,
+        });
+        if (
+          !shouldRetry(error, resource, attempts, context.policy.maxAttempts) ||
+          options.irrevocable?.()
+        ) {
           throw error;
         }
-        const resumable = offset > 0 && !ValidationError.isInstance(error) && context.canResume(url);
+        const resumable =
+          offset > 0 && !ValidationError.isInstance(error) && context.canResume(url);
         if (resumable) {
           resumeFrom = resource?.metadata ?? resumeFrom;
           resumedBytes = offset;
@@ -193,7 +207,12 @@ function shouldRetry(
   attempts: number,
   maxAttempts: number,
 ): boolean {
-  if (attempts >= maxAttempts || error.code === ErrorCodes.Aborted || error.code === ErrorCodes.Closed) return false;
+  if (
+    attempts >= maxAttempts ||
+    error.code === ErrorCodes.Aborted ||
+    error.code === ErrorCodes.Closed
+  )
+    return false;
   if (error.retryable) return true;
   const anotherSource =
     resource?.failover === true &&

@@ -19,8 +19,15 @@ export function retryPolicy(options: RetryOptions = {}): RetryPolicy {
  * capped), never shorter than the remote's Retry-After hint, never longer
  * than `maxDelayMs`.
  */
-export function backoffDelay(policy: RetryPolicy, failedAttempts: number, retryAfterMs?: number): number {
-  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, failedAttempts - 1));
+export function backoffDelay(
+  policy: RetryPolicy,
+  failedAttempts: number,
+  retryAfterMs?: number,
+): number {
+  const ceiling = Math.min(
+    policy.maxDelayMs,
+    policy.baseDelayMs * 2 ** Math.max(0, failedAttempts - 1),
+  );
   const jittered = policy.random() * ceiling;
   return Math.min(policy.maxDelayMs, Math.max(jittered, retryAfterMs ?? 0));
 }

@@ -72,7 +72,9 @@ class Factory implements DownloaderFactory {
         const scheme = raw.toLowerCase().replace(/:$/, '');
         const taken = this.#guards.get(scheme);
         if (taken) {
-          throw invalidOption(`adapters: scheme "${scheme}" is served by both ${taken.adapter} and ${adapter.name}`);
+          throw invalidOption(
+            `adapters: scheme "${scheme}" is served by both ${taken.adapter} and ${adapter.name}`,
+          );
         }
         this.#guards.set(scheme, guard);
       }
@@ -116,12 +118,18 @@ class Factory implements DownloaderFactory {
 
   on: DownloaderFactory['on'] = (event, listener) => this.#progress.on(event, listener);
 
-  async download<C>(request: DownloadRequest<C>, options: CallOptions = {}): Promise<DownloadResult<C>> {
+  async download<C>(
+    request: DownloadRequest<C>,
+    options: CallOptions = {},
+  ): Promise<DownloadResult<C>> {
     this.#assertOpen();
     return this.#run(request, this.#place(request), undefined, options.signal);
   }
 
-  async open<C>(request: DownloadRequest<C>, options: CallOptions = {}): Promise<OpenedDownload<C>> {
+  async open<C>(
+    request: DownloadRequest<C>,
+    options: CallOptions = {},
+  ): Promise<OpenedDownload<C>> {
     this.#assertOpen();
     const placed = this.#place(request);
     const link = linkedAbort(options.signal, request.signal, this.#destroyer.signal);
@@ -136,7 +144,8 @@ class Factory implements DownloaderFactory {
       }).finally(() => link.dispose()),
     );
     const first = await Promise.race([metadata, result.then(() => undefined)]);
-    if (first === undefined) throw new DownloadError('The download ended before it opened', { code: ErrorCodes.Internal });
+    if (first === undefined)
+      throw new DownloadError('The download ended before it opened', { code: ErrorCodes.Internal });
     result.catch(() => {});
     return {
       metadata: first,
@@ -167,7 +176,9 @@ class Factory implements DownloaderFactory {
   }
 
   async destroy(): Promise<void> {
-    this.#destroyer.abort(new DownloadError('The factory was destroyed', { code: ErrorCodes.Closed }));
+    this.#destroyer.abort(
+      new DownloadError('The factory was destroyed', { code: ErrorCodes.Closed }),
+    );
     const closing = this.#closing;
     this.#closing = (async () => {
       await Promise.allSettled([...new Set(this.#guards.values())].map((g) => g.destroy()));
@@ -195,7 +206,9 @@ class Factory implements DownloaderFactory {
   ): Promise<DownloadResult<C>> {
     if (this.#closing !== undefined) {
       permit?.release();
-      return Promise.reject(new DownloadError('The factory is closed', { code: ErrorCodes.Closed }));
+      return Promise.reject(
+        new DownloadError('The factory is closed', { code: ErrorCodes.Closed }),
+      );
     }
     const link = linkedAbort(signal, request.signal, this.#destroyer.signal);
     const sink = sinkFor(request);
@@ -209,7 +222,9 @@ class Factory implements DownloaderFactory {
 
   #track<T>(work: () => Promise<T>): Promise<T> {
     if (this.#closing !== undefined) {
-      return Promise.reject(new DownloadError('The factory is closed', { code: ErrorCodes.Closed }));
+      return Promise.reject(
+        new DownloadError('The factory is closed', { code: ErrorCodes.Closed }),
+      );
     }
     const running = work();
     this.#inFlight.add(running);
@@ -219,7 +234,8 @@ class Factory implements DownloaderFactory {
   }
 
   #assertOpen(): void {
-    if (this.#closing !== undefined) throw new DownloadError('The factory is closed', { code: ErrorCodes.Closed });
+    if (this.#closing !== undefined)
+      throw new DownloadError('The factory is closed', { code: ErrorCodes.Closed });
   }
 
   #guardFor(url: URL): LifecycleGuard {
@@ -232,7 +248,11 @@ class Factory implements DownloaderFactory {
     const name = scheme.replace(/:$/, '');
     return new DownloadError(
       `No adapter serves the "${name}:" scheme (registered: ${this.schemes.map((s) => `${s}:`).join(', ')})`,
-      { code: ErrorCodes.UnsupportedScheme, details: { scheme: name, registered: this.schemes }, ...(url ? { url } : {}) },
+      {
+        code: ErrorCodes.UnsupportedScheme,
+        details: { scheme: name, registered: this.schemes },
+        ...(url ? { url } : {}),
+      },
     );
   }
 }
@@ -248,10 +268,13 @@ function schemeOf(url: URL): string {
 }
 
 function positive(value: number, name: string): number {
-  if (!Number.isSafeInteger(value) || value < 1) throw invalidOption(`${name}: must be a whole number ≥ 1, got ${value}`);
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw invalidOption(`${name}: must be a whole number ≥ 1, got ${value}`);
   return value;
 }
 
 function invalidOption(message: string): DownloadError {
-  return new DownloadError(`Invalid factory option ${message}`, { code: ErrorCodes.InvalidRequest });
+  return new DownloadError(`Invalid factory option ${message}`, {
+    code: ErrorCodes.InvalidRequest,
+  });
 }

@@ -75,12 +75,16 @@ export class FileSink implements Sink {
 
   async #open(): Promise<void> {
     const dir = dirname(this.destination);
-    this.#tempPath = join(dir, `.${basename(this.destination)}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`);
+    this.#tempPath = join(
+      dir,
+      `.${basename(this.destination)}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`,
+    );
     if (!knownDirs.has(dir)) await makeDir(dir, this.destination);
     try {
       this.#handle = await open(this.#tempPath, 'wx');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw writeFailed(error, this.destination);
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+        throw writeFailed(error, this.destination);
       // The folder was removed since we created it: forget and retry once.
       knownDirs.delete(dir);
       await makeDir(dir, this.destination);

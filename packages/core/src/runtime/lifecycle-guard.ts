@@ -75,8 +75,15 @@ export class LifecycleGuard implements Session {
     link.signal.addEventListener('abort', settle, { once: true });
     try {
       const session = await this.session();
-      const resource = await raceAbort(this.protocol.open(session, { ...request, signal: link.signal }), link.signal);
-      return { ...resource, onSettled: resource.onSettled?.bind(resource), body: guardedBody(resource.body, link.signal) };
+      const resource = await raceAbort(
+        this.protocol.open(session, { ...request, signal: link.signal }),
+        link.signal,
+      );
+      return {
+        ...resource,
+        onSettled: resource.onSettled?.bind(resource),
+        body: guardedBody(resource.body, link.signal),
+      };
     } catch (error) {
       link.abort(error);
       settle();
@@ -95,7 +102,9 @@ export class LifecycleGuard implements Session {
   destroy(): Promise<void> {
     this.#destroyer.abort(closedError(this.adapter));
     const wasClosing = this.#closing;
-    this.#closing = this.#release((s) => (s.destroy ?? s.close).call(s)).then(() => wasClosing?.catch(() => {}));
+    this.#closing = this.#release((s) => (s.destroy ?? s.close).call(s)).then(() =>
+      wasClosing?.catch(() => {}),
+    );
     this.#idle?.();
     return this.#closing;
   }

@@ -102,14 +102,15 @@ export class Limiter {
 
   /** Serves waiters in order; one waiting for a full origin does not block others behind it. */
   #drain(): void {
-    for (let i = 0; i < this.#waiters.length && this.#active < this.total; ) {
+    for (let i = 0; i < this.#waiters.length && this.#active < this.total;) {
       const waiter = this.#waiters[i]!;
       if (!this.#fits(waiter.origin)) {
         i++;
         continue;
       }
       this.#waiters.splice(i, 1);
-      if (waiter.signal && waiter.onAbort) waiter.signal.removeEventListener('abort', waiter.onAbort);
+      if (waiter.signal && waiter.onAbort)
+        waiter.signal.removeEventListener('abort', waiter.onAbort);
       waiter.resolve(this.#grant(waiter.origin));
     }
   }

@@ -42,7 +42,10 @@ export class ProgressHub {
     this.#emitter.emit(event, payload);
   }
 
-  on<E extends keyof DownloadEvents>(event: E, listener: (payload: DownloadEvents[E]) => void): () => void {
+  on<E extends keyof DownloadEvents>(
+    event: E,
+    listener: (payload: DownloadEvents[E]) => void,
+  ): () => void {
     this.#emitter.on(event, listener);
     return () => this.#emitter.off(event, listener);
   }
@@ -66,7 +69,12 @@ export class ProgressHub {
     const elapsed = now - this.#windowStart;
     if (elapsed >= 250) {
       const current = (this.#windowBytes * 1000) / elapsed;
-      this.#rate = elapsed >= RATE_WINDOW_MS ? current : this.#rate === 0 ? current : (this.#rate + current) / 2;
+      this.#rate =
+        elapsed >= RATE_WINDOW_MS
+          ? current
+          : this.#rate === 0
+            ? current
+            : (this.#rate + current) / 2;
       this.#windowStart = now;
       this.#windowBytes = 0;
     }

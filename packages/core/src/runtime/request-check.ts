@@ -10,7 +10,8 @@ import { normalizeDigests } from '../validation/validation.js';
  * so bad input fails fast with an error that names the field.
  */
 export function checkRequest(request: DownloadRequest<unknown>): URL {
-  if (request === null || typeof request !== 'object') throw invalid('A download request must be an object');
+  if (request === null || typeof request !== 'object')
+    throw invalid('A download request must be an object');
   const raw = request.url;
   let url: URL;
   try {
@@ -20,7 +21,10 @@ export function checkRequest(request: DownloadRequest<unknown>): URL {
   }
   const at = { url };
   if (request.size !== undefined && (!Number.isSafeInteger(request.size) || request.size < 0)) {
-    throw invalid(`Invalid size ${String(request.size)}: must be a whole number of bytes, 0 or more`, at);
+    throw invalid(
+      `Invalid size ${String(request.size)}: must be a whole number of bytes, 0 or more`,
+      at,
+    );
   }
   normalizeDigests(request.digests, url.href);
   for (const algorithm of request.computeDigests ?? []) {
@@ -28,7 +32,10 @@ export function checkRequest(request: DownloadRequest<unknown>): URL {
       throw invalid(`Unsupported digest algorithm "${String(algorithm)}" in computeDigests`, at);
     }
   }
-  if (request.destination !== undefined && (typeof request.destination !== 'string' || request.destination === '')) {
+  if (
+    request.destination !== undefined &&
+    (typeof request.destination !== 'string' || request.destination === '')
+  ) {
     throw invalid('Invalid destination: must be a non-empty path', at);
   }
   if (request.destination !== undefined && request.destination.includes('\0')) {
@@ -40,7 +47,8 @@ export function checkRequest(request: DownloadRequest<unknown>): URL {
   const range = request.range;
   if (range !== undefined) {
     const badStart = !Number.isSafeInteger(range.start) || range.start < 0;
-    const badEnd = range.end !== undefined && (!Number.isSafeInteger(range.end) || range.end < range.start);
+    const badEnd =
+      range.end !== undefined && (!Number.isSafeInteger(range.end) || range.end < range.start);
     if (badStart || badEnd) throw invalid(`Invalid range ${range.start}-${range.end ?? ''}`, at);
   }
   return url;

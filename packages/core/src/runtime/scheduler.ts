@@ -16,7 +16,12 @@ export interface SchedulerRunner {
   /** Parses and checks a request; throws a `DownloadError` for one that can never run. */
   place(request: DownloadRequest<unknown>): PlacedRequest;
   /** Runs one download to its end. */
-  run<C>(request: DownloadRequest<C>, placed: PlacedRequest, permit: Permit, signal: AbortSignal): Promise<DownloadResult<C>>;
+  run<C>(
+    request: DownloadRequest<C>,
+    placed: PlacedRequest,
+    permit: Permit,
+    signal: AbortSignal,
+  ): Promise<DownloadResult<C>>;
 }
 
 /**
@@ -99,7 +104,12 @@ class Batch<C> implements AsyncIterableIterator<DownloadOutcome<C>> {
         this.#pump();
         return { done: false, value: outcome };
       }
-      if (this.#sourceDone && this.#waiting.length === 0 && this.#running.size === 0 && !this.#pulling) {
+      if (
+        this.#sourceDone &&
+        this.#waiting.length === 0 &&
+        this.#running.size === 0 &&
+        !this.#pulling
+      ) {
         await this.#shutdown();
         return { done: true, value: undefined };
       }
@@ -146,7 +156,7 @@ class Batch<C> implements AsyncIterableIterator<DownloadOutcome<C>> {
     // let them pile up; the running cap keeps memory bounded regardless.
     const outstanding = () =>
       Math.max(this.#outcomes.length, this.#running.size - this.limiter.total * 3);
-    for (let i = 0; i < this.#waiting.length && outstanding() < this.limiter.total; ) {
+    for (let i = 0; i < this.#waiting.length && outstanding() < this.limiter.total;) {
       const next = this.#waiting[i]!;
       const permit = this.limiter.tryAcquire(next.placed.origin);
       if (permit === undefined) {
@@ -232,7 +242,11 @@ class Batch<C> implements AsyncIterableIterator<DownloadOutcome<C>> {
     this.#running.add(running);
   }
 
-  #settle(request: DownloadRequest<C>, result: DownloadResult<C> | undefined, error: DownloadError | undefined): void {
+  #settle(
+    request: DownloadRequest<C>,
+    result: DownloadResult<C> | undefined,
+    error: DownloadError | undefined,
+  ): void {
     if (this.#closed !== undefined) return;
     const context = request.context as C;
     if (error === undefined) {

@@ -23,10 +23,13 @@ export class WritableSink implements Sink {
 
   async restart(): Promise<void> {
     if (this.#written > 0) {
-      throw new DownloadError('The remote restarted the transfer after bytes were passed on to the stream', {
-        code: ErrorCodes.ProtocolError,
-        retryable: false,
-      });
+      throw new DownloadError(
+        'The remote restarted the transfer after bytes were passed on to the stream',
+        {
+          code: ErrorCodes.ProtocolError,
+          retryable: false,
+        },
+      );
     }
   }
 

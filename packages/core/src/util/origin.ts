@@ -1,4 +1,10 @@
-const DEFAULT_PORTS: Record<string, string> = { 'http:': '80', 'https:': '443', 'ftp:': '21', 'ftps:': '990', 'sftp:': '22' };
+const DEFAULT_PORTS: Record<string, string> = {
+  'http:': '80',
+  'https:': '443',
+  'ftp:': '21',
+  'ftps:': '990',
+  'sftp:': '22',
+};
 
 /**
  * The key per-host limits count by: scheme, host and port. `URL.origin` is

@@ -1,7 +1,8 @@
 const SECRET_PARAM = /token|sig|signature|secret|password|passwd|pwd|key|auth|credential|session/i;
 const USERINFO_IN_TEXT = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/@'"<>]*)@/gi;
 const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/[^\s'"<>()]+/gi;
-const AUTH_IN_TEXT = /\b(authorization|proxy-authorization|cookie|set-cookie)(["']?\s*[:=]\s*["']?)([^\r\n"',}]+)/gi;
+const AUTH_IN_TEXT =
+  /\b(authorization|proxy-authorization|cookie|set-cookie)(["']?\s*[:=]\s*["']?)([^\r\n"',}]+)/gi;
 
 /**
  * A URL with its credentials removed: userinfo dropped and the values of

@@ -91,13 +91,16 @@ export class Validation {
     for (const [algorithm, hex] of Object.entries(wanted) as [DigestAlgorithm, string][]) {
       const actual = computed[algorithm];
       if (actual === undefined || actual === hex.toLowerCase()) continue;
-      throw new ValidationError(`Digest mismatch: ${algorithm} ${source} ${hex.toLowerCase()}, got ${actual}`, {
-        code: ErrorCodes.DigestMismatch,
-        check: algorithm,
-        expected: hex.toLowerCase(),
-        actual,
-        url: this.#url,
-      });
+      throw new ValidationError(
+        `Digest mismatch: ${algorithm} ${source} ${hex.toLowerCase()}, got ${actual}`,
+        {
+          code: ErrorCodes.DigestMismatch,
+          check: algorithm,
+          expected: hex.toLowerCase(),
+          actual,
+          url: this.#url,
+        },
+      );
     }
   }
 }
