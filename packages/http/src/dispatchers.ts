@@ -1,0 +1,86 @@
+import { Agent, Pool, ProxyAgent, type Dispatcher } from 'undici';
+import type { ResolvedProxies, ResolvedProxy } from './proxy-options.js';
+import type { ResolvedTls } from './tls-options.js';
+
+/** What the session's dispatchers are built from. */
+export interface DispatcherSettings {
+  /** Hard cap on connections per origin (the factory's per-host limit). */
+  readonly connections: number;
+  readonly tls: ResolvedTls;
+  readonly proxies: ResolvedProxies | undefined;
+  readonly connectTimeout: number;
+  readonly keepAliveTimeout: number;
+  readonly allowH2: boolean;
+}
+
+/** Picks the dispatcher for a URL: direct, or through the proxy for its scheme. */
+export interface DispatcherRouter {
+  readonly for: (url: URL) => Dispatcher;
+  /** Dispatchers the session created (and so closes). */
+  readonly owned: readonly Dispatcher[];
+}
+
+/**
+ * The session's undici dispatchers: one Agent for direct connections and one
+ * ProxyAgent per distinct proxy, each with at most `connections` sockets (or
+ * tunnels) per origin, kept alive between requests, never pipelined.
+ */
+export function createDispatchers(settings: DispatcherSettings): DispatcherRouter {
+  const { connections } = settings;
+  const pool = {
+    connections,
+    pipelining: 1,
+    keepAliveTimeout: settings.keepAliveTimeout,
+    allowH2: settings.allowH2,
+    ...(settings.allowH2 ? { maxConcurrentStreams: connections } : {}),
+  };
+  const tls = { ...tlsConnect(settings.tls), timeout: settings.connectTimeout };
+  const direct = new Agent({ ...pool, connect: tls });
+  const proxies = settings.proxies;
+  if (!proxies) return { for: () => direct, owned: [direct] };
+
+  const byUrl = new Map<string, ProxyAgent>();
+  const proxyAgent = (proxy: ResolvedProxy): ProxyAgent => {
+    const key = `${proxy.url.href} ${proxy.authorization ?? ''}`;
+    let agent = byUrl.get(key);
+    if (!agent) {
+      agent = new ProxyAgent({
+        ...pool,
+        uri: proxy.url.href,
+        ...(proxy.authorization ? { token: proxy.authorization } : {}),
+        // http targets go to the proxy in absolute form; https ones through CONNECT.
+        proxyTunnel: false,
+        requestTls: tls,
+        proxyTls: {
+          ...(settings.tls.ca ? { ca: settings.tls.ca } : {}),
+          rejectUnauthorized: settings.tls.rejectUnauthorized,
+          timeout: settings.connectTimeout,
+        },
+        factory: (origin: string | URL, options: object) =>
+          new Pool(origin, { ...options, connections }),
+      });
+      byUrl.set(key, agent);
+    }
+    return agent;
+  };
+  const httpAgent = proxies.http ? proxyAgent(proxies.http) : undefined;
+  const httpsAgent = proxies.https ? proxyAgent(proxies.https) : undefined;
+  return {
+    for: (url) => {
+      const agent = url.protocol === 'https:' ? httpsAgent : httpAgent;
+      return agent === undefined || proxies.bypass(url) ? direct : agent;
+    },
+    owned: [direct, ...byUrl.values()],
+  };
+}
+
+function tlsConnect(tls: ResolvedTls): Record<string, unknown> {
+  return {
+    rejectUnauthorized: tls.rejectUnauthorized,
+    ...(tls.ca ? { ca: tls.ca } : {}),
+    ...(tls.cert ? { cert: tls.cert } : {}),
+    ...(tls.key ? { key: tls.key } : {}),
+    ...(tls.passphrase ? { passphrase: tls.passphrase } : {}),
+    ...(tls.servername ? { servername: tls.servername } : {}),
+  };
+}

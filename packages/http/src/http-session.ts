@@ -1,0 +1,194 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import {
+  DownloadError,
+  ErrorCodes,
+  redactText,
+  type AdapterSession,
+  type Logger,
+  type SessionContext,
+} from '@dl/core';
+import type { Dispatcher } from 'undici';
+import { AuthManager } from './auth/auth-manager.js';
+import type { TokenFetch } from './auth/token-provider.js';
+import { createDispatchers, type DispatcherRouter } from './dispatchers.js';
+import type { HttpAdapterOptions, HttpTimeouts } from './http-adapter-options.js';
+import { resolveProxies } from './proxy-options.js';
+import type { HttpRedirectOptions } from './redirects.js';
+import { resolveSecret } from './secret-input.js';
+import { resolveTls } from './tls-options.js';
+
+/** Defaults of {@link HttpTimeouts}. */
+export const DEFAULT_TIMEOUTS = { connect: 10_000, headers: 30_000, idle: 30_000 } as const;
+/** Largest token-service response read into memory. */
+const MAX_TOKEN_BODY = 1024 * 1024;
+
+/**
+ * The http adapter's shared resources for one factory: undici dispatchers
+ * (a hard cap of `maxConnectionsPerHost` sockets per origin, keep-alive),
+ * resolved credentials and the token cache.
+ */
+export class HttpSession implements AdapterSession {
+  readonly userAgent: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly timeouts: Required<Omit<HttpTimeouts, 'total'>> & Pick<HttpTimeouts, 'total'>;
+  readonly redirects: HttpRedirectOptions | undefined;
+  readonly decode: boolean;
+  readonly log: Logger;
+  readonly auth: AuthManager;
+  /** Aborted when the session is destroyed (or its factory's signal aborts). */
+  readonly signal: AbortSignal;
+  readonly #router: DispatcherRouter | undefined;
+  readonly #injected: Dispatcher | undefined;
+  readonly #secrets: Set<string>;
+  readonly #destroyed: AbortController;
+  #closing: Promise<void> | undefined;
+
+  private constructor(init: {
+    options: HttpAdapterOptions;
+    context: SessionContext;
+    headers: Record<string, string>;
+    router: DispatcherRouter | undefined;
+    auth: AuthManager;
+    secrets: Set<string>;
+    destroyed: AbortController;
+  }) {
+    const { options, context } = init;
+    this.userAgent = [context.userAgent, options.userAgent].filter(Boolean).join(' ');
+    this.headers = init.headers;
+    this.timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+    this.redirects = options.redirects;
+    this.decode = options.decode === true;
+    this.log = context.log;
+    this.auth = init.auth;
+    this.#router = init.router;
+    this.#injected = options.dispatcher;
+    this.#secrets = init.secrets;
+    this.#destroyed = init.destroyed;
+    this.signal = init.destroyed.signal;
+  }
+
+  /** Reads every referenced secret and file, then builds the dispatchers. */
+  static async create(options: HttpAdapterOptions, context: SessionContext): Promise<HttpSession> {
+    const secrets = new Set<string>();
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(options.headers ?? {})) {
+      headers[name.toLowerCase()] = await resolveSecret(value, `header ${name}`);
+      if (typeof value !== 'string' || SENSITIVE_HEADER.test(name))
+        secrets.add(headers[name.toLowerCase()] ?? '');
+    }
+    const tls = await resolveTls(options.tls);
+    if (tls.passphrase) secrets.add(tls.passphrase);
+    if (!tls.rejectUnauthorized)
+      context.log.warn('http: TLS certificate verification is turned off');
+    const proxies = await resolveProxies(options.proxy);
+    for (const s of proxies?.secrets ?? []) secrets.add(s);
+    const connections = Math.max(1, Math.floor(context.maxConnectionsPerHost));
+    const router = options.dispatcher
+      ? undefined
+      : createDispatchers({
+          connections,
+          tls,
+          proxies,
+          connectTimeout: options.timeouts?.connect ?? DEFAULT_TIMEOUTS.connect,
+          keepAliveTimeout: options.keepAliveTimeout ?? 4_000,
+          allowH2: options.allowH2 === true,
+        });
+    const destroyed = new AbortController();
+    const onContextAbort = () => destroyed.abort(context.signal.reason);
+    if (context.signal.aborted) onContextAbort();
+    else context.signal.addEventListener('abort', onContextAbort, { once: true });
+    // Token services are reached through this same session (its TLS, proxy and limits).
+    const self: { session?: HttpSession } = {};
+    const fetch: TokenFetch = async (url, init) => {
+      if (!self.session) throw new Error('unreachable: token fetch before the session exists');
+      return self.session.fetchSmall(url, init.headers ?? {}, init.signal);
+    };
+    const auth = await AuthManager.create(options.auth, fetch, destroyed.signal, context.log);
+    self.session = new HttpSession({ options, context, headers, router, auth, secrets, destroyed });
+    return self.session;
+  }
+
+  /** The dispatcher for a URL (the injected one, direct, or through a proxy). */
+  dispatcher(url: URL): Dispatcher {
+    if (this.#injected) return this.#injected;
+    if (!this.#router)
+      throw new DownloadError('The http session has no dispatcher', { code: ErrorCodes.Internal });
+    return this.#router.for(url);
+  }
+
+  /** One GET, as undici returns it (status, headers, body not yet read). */
+  request(
+    url: URL,
+    headers: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<Dispatcher.ResponseData> {
+    return this.dispatcher(url).request({
+      origin: url.origin,
+      path: `${url.pathname}${url.search}`,
+      method: 'GET',
+      headers,
+      signal,
+      headersTimeout: this.timeouts.headers,
+      bodyTimeout: this.timeouts.idle,
+    });
+  }
+
+  /** A small GET whose body is read whole (token services); no redirects. */
+  async fetchSmall(
+    url: URL,
+    headers: Readonly<Record<string, string>>,
+    signal: AbortSignal,
+  ): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+    const response = await this.request(url, { 'user-agent': this.userAgent, ...headers }, signal);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of response.body as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > MAX_TOKEN_BODY) {
+        response.body.destroy();
+        throw new DownloadError('The token response is too large', {
+          code: ErrorCodes.ProtocolError,
+          url,
+        });
+      }
+      chunks.push(chunk);
+    }
+    return {
+      status: response.statusCode,
+      headers: flatten(response.headers),
+      body: Buffer.concat(chunks).toString('utf8'),
+    };
+  }
+
+  /** Text with every secret this session knows removed. */
+  scrub(text: string): string {
+    return redactText(text, [...this.#secrets, ...this.auth.secrets]);
+  }
+
+  /** Graceful: waits for requests in flight, then closes every connection. */
+  close(): Promise<void> {
+    // A dispatcher already destroyed rejects close(); there is nothing left to wait for then.
+    this.#closing ??= Promise.all(
+      (this.#router?.owned ?? []).map((d) => d.close().catch(() => {})),
+    ).then(() => undefined);
+    return this.#closing;
+  }
+
+  /** Abrupt: ends every request and connection now. */
+  async destroy(): Promise<void> {
+    this.#destroyed.abort(
+      new DownloadError('The http session was destroyed', { code: ErrorCodes.Closed }),
+    );
+    await Promise.all((this.#router?.owned ?? []).map((d) => d.destroy()));
+  }
+}
+
+const SENSITIVE_HEADER = /authorization|cookie|token|secret|password|api-?key|auth/i;
+
+function flatten(headers: IncomingHttpHeaders): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
+}
