@@ -59,6 +59,21 @@ describe('file: adapter through the factory', () => {
     expect((await readdir(dir)).some((f) => f.endsWith(TEMP_SUFFIX))).toBe(false);
   });
 
+  it('fails an announced size mismatch before reading, without an uncaught stream error', async () => {
+    await writeFile(join(dir, 'src.bin'), Buffer.alloc(100_000, 1));
+    await using factory = createDownloaderFactory({ adapters: [fileAdapter()] });
+    const error = (await factory
+      .download({
+        url: pathToFileURL(join(dir, 'src.bin')),
+        destination: join(dir, 'dst.bin'),
+        size: 99_999,
+      })
+      .catch((e: unknown) => e)) as DownloadError;
+    expect(error.code).toBe('size-mismatch');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await readdir(dir)).toEqual(['src.bin']);
+  });
+
   it('names the scheme and the registered ones for an unknown scheme', async () => {
     await using factory = createDownloaderFactory({ adapters: [fileAdapter()] });
     const error = (await factory

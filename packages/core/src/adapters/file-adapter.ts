@@ -1,4 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { OpenRequest } from '../contracts/open-request.js';
 import type { ProtocolAdapter } from '../contracts/protocol-adapter.js';
@@ -59,9 +60,10 @@ async function openFile(request: OpenRequest, highWaterMark: number): Promise<Re
     const end = request.end === undefined ? stat.size - 1 : Math.min(request.end, stat.size - 1);
     const length = Math.max(0, end - offset + 1);
     request.signal.throwIfAborted();
+    if (length === 0) await handle.close();
     const body =
       length === 0
-        ? emptyBody(handle)
+        ? Readable.from([])
         : handle.createReadStream({ start: offset, end, highWaterMark, autoClose: true });
     handle = undefined;
     return {
@@ -80,15 +82,6 @@ async function openFile(request: OpenRequest, highWaterMark: number): Promise<Re
     await handle?.close().catch(() => {});
     throw classify(error, shown);
   }
-}
-
-function emptyBody(handle: FileHandle): AsyncIterable<Uint8Array> {
-  return {
-    async *[Symbol.asyncIterator]() {
-      await handle.close();
-      yield* [];
-    },
-  };
 }
 
 function classify(error: unknown, url: string): unknown {

@@ -12,6 +12,9 @@ export function guardedBody(
   signal: AbortSignal,
 ): AsyncIterable<Uint8Array> {
   if (body instanceof Readable) {
+    // Reading surfaces the stream's error; a body abandoned before it was read
+    // must not turn its abort into an uncaught 'error' event.
+    body.on('error', () => {});
     const destroy = () => body.destroy(abortError(signal.reason));
     if (signal.aborted) destroy();
     else signal.addEventListener('abort', destroy, { once: true });

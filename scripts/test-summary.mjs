@@ -1,0 +1,9 @@
+// Prints vitest's JSON report as one plain closing line: "N passed, N failed".
+import { readFileSync } from 'node:fs';
+
+const report = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+const skipped = report.numPendingTests + report.numTodoTests;
+console.log(
+  `tests: ${report.numPassedTests} passed, ${report.numFailedTests} failed${skipped ? `, ${skipped} skipped` : ''}`,
+);
+process.exit(report.success && report.numFailedTests === 0 ? 0 : 1);
