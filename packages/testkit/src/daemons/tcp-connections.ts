@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 const ESTABLISHED = '01';
 const LISTEN = '0A';
 
-function socketsOnLocalPort(port: number, state: string): number {
+function socketsOnLocalPort(port: number, state: string, maxPort = port): number {
   let count = 0;
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
     let text: string;
@@ -16,7 +16,8 @@ function socketsOnLocalPort(port: number, state: string): number {
       const fields = line.trim().split(/\s+/);
       const local = fields[1];
       if (local === undefined || fields[3] !== state) continue;
-      if (Number.parseInt(local.slice(local.lastIndexOf(':') + 1), 16) === port) count++;
+      const localPort = Number.parseInt(local.slice(local.lastIndexOf(':') + 1), 16);
+      if (localPort >= port && localPort <= maxPort) count++;
     }
   }
   return count;
@@ -29,6 +30,11 @@ function socketsOnLocalPort(port: number, state: string): number {
  */
 export function establishedConnections(port: number): number {
   return socketsOnLocalPort(port, ESTABLISHED);
+}
+
+/** Established TCP connections whose local port is in `min..max` (a daemon's passive data ports). */
+export function establishedConnectionsInRange(min: number, max: number): number {
+  return socketsOnLocalPort(min, ESTABLISHED, max);
 }
 
 /** True when something listens on TCP `port`. */

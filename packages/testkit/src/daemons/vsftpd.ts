@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { startDaemon, type RunningDaemon } from './daemon-process.js';
 import { findBinary } from './find-binary.js';
 import { freePort, freePortRange } from './free-port.js';
+import { establishedConnectionsInRange } from './tcp-connections.js';
 import { ensureSystemUser, type SystemUser } from './system-user.js';
 import { createTestCertificate } from './test-certificate.js';
 import type { VsftpdOptions } from './vsftpd-options.js';
@@ -21,6 +22,10 @@ export interface RunningVsftpd extends RunningDaemon {
   readonly ca: string | undefined;
   /** The local user, when one was configured. */
   readonly user: SystemUser | undefined;
+  /** The passive (data connection) port range. */
+  readonly passivePorts: { readonly min: number; readonly max: number };
+  /** Data connections open now (server side): transfers in flight. */
+  dataConnections(): number;
   /** The generated configuration, for failure messages. */
   readonly configText: string;
   /**
@@ -149,6 +154,8 @@ export async function startVsftpd(options: VsftpdOptions = {}): Promise<RunningV
     ca,
     user: options.user,
     configText,
+    passivePorts: pasv,
+    dataConnections: () => establishedConnectionsInRange(pasv.min, pasv.max),
     url(path, auth) {
       const userinfo =
         auth === undefined

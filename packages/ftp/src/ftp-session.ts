@@ -1,0 +1,174 @@
+import { readFile } from 'node:fs/promises';
+import type { ConnectionOptions } from 'node:tls';
+import { Client } from 'basic-ftp';
+import {
+  DownloadError,
+  ErrorCodes,
+  abortError,
+  type AdapterSession,
+  type Logger,
+  type SessionContext,
+} from '@dl/core';
+import { ConnectionPool } from './connection-pool.js';
+import type { FtpAdapterOptions, PemSource } from './ftp-adapter-options.js';
+import { replyCode, toFtpError } from './ftp-errors.js';
+import { ftpTarget, type FtpTarget, type TargetDefaults } from './ftp-target.js';
+import { resolveSecret } from './secret-source.js';
+
+/**
+ * The shared state of one `ftp()` adapter in one factory: logged-in
+ * connections pooled per host. Exposed for diagnostics.
+ */
+export interface FtpSession extends AdapterSession {
+  /** Connections open (or opening) now, to one origin (`ftp://host:port`) or in all. */
+  connections(origin?: string): number;
+  /** Idle pooled connections now, to one origin or in all. */
+  idleConnections(origin?: string): number;
+}
+
+/** The session's internals, used by the adapter's `open`. */
+export interface FtpSessionInternals extends FtpSession {
+  readonly pool: ConnectionPool<Client, FtpTarget>;
+  readonly defaults: TargetDefaults;
+  readonly log: Logger;
+  readonly modificationTime: boolean;
+  /** Every secret the session knows (passwords), to scrub from messages. */
+  readonly secrets: string[];
+  target(url: URL): FtpTarget;
+}
+
+async function readPem(source: PemSource): Promise<string> {
+  if (typeof source === 'string') return source;
+  try {
+    return await readFile(source.file, 'utf8');
+  } catch (error) {
+    throw new DownloadError(`Cannot read the CA file ${source.file}`, {
+      code: ErrorCodes.InvalidRequest,
+      cause: error,
+    });
+  }
+}
+
+function poolHostOf(origin: string, defaults: TargetDefaults): string | undefined {
+  try {
+    return ftpTarget(new URL(`${origin}/x`), defaults).poolHost;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Creates the session of an `ftp()` adapter: resolves secrets and CAs, sets up the pool. */
+export async function createFtpSession(
+  options: FtpAdapterOptions,
+  context: SessionContext,
+): Promise<FtpSessionInternals> {
+  const password =
+    options.password === undefined
+      ? undefined
+      : await resolveSecret(options.password, 'FTP password');
+  const caSources =
+    options.ca === undefined
+      ? []
+      : Array.isArray(options.ca)
+        ? options.ca
+        : [options.ca as PemSource];
+  const ca = await Promise.all(caSources.map(readPem));
+  const defaults: TargetDefaults = {
+    user: options.user,
+    password,
+    tls: options.tls ?? 'none',
+    ftpsMode: options.ftpsMode ?? 'implicit',
+  };
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const secrets = password === undefined ? [] : [password];
+  const tlsOptions: ConnectionOptions = {
+    ...(ca.length > 0 ? { ca } : {}),
+    rejectUnauthorized: options.insecureSkipTlsVerify !== true,
+  };
+  const log = context.log;
+  if (options.insecureSkipTlsVerify === true) {
+    log.warn(
+      'ftp: FTPS certificate verification is OFF (insecureSkipTlsVerify): servers are not authenticated',
+    );
+  }
+  const pool = new ConnectionPool<Client, FtpTarget>(
+    {
+      async connect(host, target, signal) {
+        const client = new Client(timeoutMs);
+        client.ftp.verbose = false;
+        const onAbort = () => client.close();
+        signal.addEventListener('abort', onAbort, { once: true });
+        try {
+          await client.access({
+            host: target.host,
+            port: target.port,
+            user: target.user,
+            password: target.password,
+            secure: target.tls === 'none' ? false : target.tls === 'implicit' ? 'implicit' : true,
+            secureOptions: { ...tlsOptions },
+          });
+          log.debug('ftp: connected', {
+            host,
+            tls: target.tls,
+            user: target.user === 'anonymous' ? 'anonymous' : 'named',
+          });
+          return client;
+        } catch (error) {
+          client.close();
+          if (signal.aborted) throw abortError(signal.reason);
+          const url = new URL(`ftp://${host}/`);
+          if (replyCode(error) === 421) {
+            // "Too many users": the server allows fewer connections than we had; remember that.
+            const limit = Math.max(1, pool.openCount(host) - 1);
+            pool.lower(host, limit);
+            log.info('ftp: server refused a connection (421); lowering its connection limit', {
+              host,
+              limit,
+            });
+          }
+          throw toFtpError(error, url, [...secrets, target.password]);
+        } finally {
+          signal.removeEventListener('abort', onAbort);
+        }
+      },
+      isAlive: (client) => !client.closed,
+      async close(client) {
+        client.close();
+      },
+      destroy: (client) => client.close(),
+      async ping(client) {
+        await client.send('NOOP');
+      },
+    },
+    {
+      limit: Math.max(
+        1,
+        Math.min(context.maxConnectionsPerHost, options.maxConnectionsPerHost ?? Infinity),
+      ),
+      idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
+      keepAliveIntervalMs: options.keepAliveIntervalMs ?? 20_000,
+    },
+  );
+
+  const hostOf = (origin: string) => poolHostOf(origin, defaults);
+  return {
+    pool,
+    defaults,
+    log,
+    modificationTime: options.modificationTime ?? true,
+    secrets,
+    target: (url) => ftpTarget(url, defaults),
+    connections: (origin) =>
+      pool.openCount(origin === undefined ? undefined : (hostOf(origin) ?? origin)),
+    idleConnections: (origin) =>
+      pool.idleCount(origin === undefined ? undefined : (hostOf(origin) ?? origin)),
+    maxTransfers(origin) {
+      const host = hostOf(origin);
+      if (host === undefined) return undefined;
+      const limit = pool.limitFor(host);
+      return limit < context.maxConnectionsPerHost ? limit : undefined;
+    },
+    close: () => pool.close(),
+    destroy: () => pool.destroy(),
+  };
+}
