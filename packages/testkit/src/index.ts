@@ -16,3 +16,13 @@ export {
 } from './http-fixture.js';
 export type { HttpFixtureOptions, HttpFileOptions } from './http-fixture-options.js';
 export type { HttpFault } from './http-fault.js';
+export { adapterConformance } from './adapter-conformance.js';
+export type { ConformanceFixture, ConformanceSetup, ConformanceIt } from './conformance-setup.js';
+export {
+  memoryConformanceFixture,
+  type MemoryConformanceFixture,
+} from './memory-conformance-fixture.js';
+export { httpConformanceFixture, type HttpConformanceFixture } from './http-conformance-fixture.js';
+export { fileConformanceFixture, type FileConformanceFixture } from './file-conformance-fixture.js';
+export { createTransferProbe, type TransferProbe } from './transfer-probe.js';
+export * from './daemons/index.js';

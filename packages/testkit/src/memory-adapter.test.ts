@@ -1,5 +1,7 @@
 import { DownloadError, type OpenRequest, type ProtocolAdapter } from '@dl/core';
 import { describe, expect, it } from 'vitest';
+import { adapterConformance } from './adapter-conformance.js';
+import { memoryConformanceFixture } from './memory-conformance-fixture.js';
 import { generatedContent } from './generated-content.js';
 import { heapUsedAfterGc } from './heap-used.js';
 import { memoryAdapter, type MemorySession } from './memory-adapter.js';
@@ -262,4 +264,16 @@ describe('memoryAdapter', () => {
     expect(store.opens('mem://gen/p/5')).toBe(0);
     expect(after - before).toBeLessThan(1024 * 1024);
   });
+});
+
+adapterConformance(it, {
+  name: 'memory adapter',
+  fixture: async () => memoryConformanceFixture(createMemoryStore()),
+  adapter: (fixture) => memoryAdapter(fixture.store),
+});
+
+adapterConformance(it, {
+  name: 'memory adapter without resume',
+  fixture: async () => memoryConformanceFixture(createMemoryStore()),
+  adapter: (fixture) => memoryAdapter(fixture.store, { resume: false, chunkSize: 4096 }),
 });
