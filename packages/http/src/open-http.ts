@@ -80,6 +80,8 @@ export async function openHttp(
         }
       }
       const response = await session.request(url, headers, control.signal);
+      // Bodies are destroyed on many paths below; an error nobody awaits must not crash the process.
+      response.body.on('error', noop);
       const status = response.statusCode;
       const location = header(response.headers.location);
 
@@ -248,6 +250,8 @@ async function discard(body: Dispatcher.ResponseData['body'], signal: AbortSigna
     if (signal.aborted) throw error;
   }
 }
+
+function noop(): void {}
 
 function header(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;

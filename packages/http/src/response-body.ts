@@ -25,8 +25,6 @@ export interface BodyOptions {
  * the response, which frees (closes) its connection.
  */
 export function responseBody(raw: Readable, options: BodyOptions): AsyncIterable<Uint8Array> {
-  // An error nobody listens to must not crash the process; the iterator below sees it anyway.
-  raw.on('error', () => {});
   const bytes = received(raw, options);
   if (options.decode === undefined) return bytes;
   const decoder =
