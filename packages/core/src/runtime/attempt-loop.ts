@@ -169,7 +169,7 @@ export async function runAttempts<C>(
         permit = undefined;
         await sleep(backoffDelay(context.policy, attempts, error.retryAfterMs), signal);
       } finally {
-        attempt.abort();
+        attempt.abort(attemptOver);
       }
     }
   } catch (thrown) {
@@ -200,6 +200,9 @@ export async function runAttempts<C>(
     resumeFrom = undefined;
   }
 }
+
+/** Why an attempt's signal aborts once the attempt is over; built once, since errors are costly. */
+const attemptOver = new DownloadError('The attempt is over', { code: ErrorCodes.Aborted });
 
 function shouldRetry(
   error: DownloadError,

@@ -210,13 +210,15 @@ class Factory implements DownloaderFactory {
         new DownloadError('The factory is closed', { code: ErrorCodes.Closed }),
       );
     }
-    const link = linkedAbort(signal, request.signal, this.#destroyer.signal);
+    // A batch's signal already follows the factory's lifetime: link only what is not.
+    const owned = permit !== undefined && request.signal === undefined && signal !== undefined;
+    const link = owned ? undefined : linkedAbort(signal, request.signal, this.#destroyer.signal);
     const sink = sinkFor(request);
     return this.#track(() =>
       runAttempts(request, placed.url, sink, this.#attempts, {
-        signal: link.signal,
+        signal: link?.signal ?? signal!,
         ...(permit === undefined ? {} : { permit }),
-      }).finally(() => link.dispose()),
+      }).finally(() => link?.dispose()),
     );
   }
 

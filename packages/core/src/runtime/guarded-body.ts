@@ -9,36 +9,48 @@ import { abortError } from '../errors/download-error.js';
  */
 export function guardedBody(
   body: AsyncIterable<Uint8Array> | Readable,
-  signal: AbortSignal,
+  signals: readonly AbortSignal[],
 ): AsyncIterable<Uint8Array> {
   if (body instanceof Readable) {
     // Reading surfaces the stream's error; a body abandoned before it was read
     // must not turn its abort into an uncaught 'error' event.
     body.on('error', () => {});
-    const destroy = () => body.destroy(abortError(signal.reason));
-    if (signal.aborted) destroy();
-    else signal.addEventListener('abort', destroy, { once: true });
-    body.once('close', () => signal.removeEventListener('abort', destroy));
+    const destroy = function (this: AbortSignal) {
+      body.destroy(abortError(this.reason));
+    };
+    for (const signal of signals) {
+      if (signal.aborted) destroy.call(signal);
+      else signal.addEventListener('abort', destroy, { once: true });
+    }
+    body.once('close', () => {
+      for (const signal of signals) signal.removeEventListener('abort', destroy);
+    });
     return body;
   }
+  const aborted = () => signals.find((s) => s.aborted);
   return {
     [Symbol.asyncIterator]() {
       const iterator = body[Symbol.asyncIterator]();
       return {
         next() {
-          if (signal.aborted) return abandon();
+          const gone = aborted();
+          if (gone) return abandon(gone);
           return new Promise<IteratorResult<Uint8Array>>((resolve, reject) => {
-            const onAbort = () => {
-              abandon().then(resolve, reject);
+            const stop = () => {
+              for (const s of signals) s.removeEventListener('abort', onAbort);
             };
-            signal.addEventListener('abort', onAbort, { once: true });
+            const onAbort = function (this: AbortSignal) {
+              stop();
+              abandon(this).then(resolve, reject);
+            };
+            for (const s of signals) s.addEventListener('abort', onAbort, { once: true });
             iterator.next().then(
               (r) => {
-                signal.removeEventListener('abort', onAbort);
+                stop();
                 resolve(r);
               },
               (e: unknown) => {
-                signal.removeEventListener('abort', onAbort);
+                stop();
                 reject(e);
               },
             );
@@ -49,7 +61,7 @@ export function guardedBody(
           return { done: true, value: undefined };
         },
       };
-      function abandon(): Promise<IteratorResult<Uint8Array>> {
+      function abandon(signal: AbortSignal): Promise<IteratorResult<Uint8Array>> {
         void Promise.resolve(iterator.return?.()).catch(() => {});
         return Promise.reject(abortError(signal.reason));
       }

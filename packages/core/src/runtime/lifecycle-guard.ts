@@ -5,7 +5,6 @@ import type { RemoteResource } from '../contracts/remote-resource.js';
 import type { AdapterSession, Session, SessionContext } from '../contracts/session.js';
 import { abortError, DownloadError, toDownloadError } from '../errors/download-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
-import { linkedAbort } from '../util/linked-abort.js';
 import { discardBody, guardedBody } from './guarded-body.js';
 
 /**
@@ -59,33 +58,27 @@ export class LifecycleGuard implements Session {
   /** Opens through the adapter; the attempt counts as in flight until its signal aborts. */
   async open(request: OpenRequest): Promise<RemoteResource> {
     if (this.closed) throw closedError(this.adapter);
-    const link = linkedAbort(request.signal, this.#destroyer.signal);
+    const { signal } = request;
+    if (signal.aborted) throw abortError(signal.reason, request.url);
+    const destroyed = this.#destroyer.signal;
     this.#inFlight++;
     let counted = true;
     const settle = () => {
       if (!counted) return;
       counted = false;
-      link.dispose();
+      signal.removeEventListener('abort', settle);
       if (--this.#inFlight === 0) this.#idle?.();
     };
-    if (link.signal.aborted) {
-      settle();
-      throw abortError(link.signal.reason, request.url);
-    }
-    link.signal.addEventListener('abort', settle, { once: true });
+    signal.addEventListener('abort', settle, { once: true });
     try {
       const session = await this.session();
-      const resource = await raceAbort(
-        this.protocol.open(session, { ...request, signal: link.signal }),
-        link.signal,
-      );
+      const resource = await raceAbort(this.protocol.open(session, request), [signal, destroyed]);
       return {
         ...resource,
         onSettled: resource.onSettled?.bind(resource),
-        body: guardedBody(resource.body, link.signal),
+        body: guardedBody(resource.body, [signal, destroyed]),
       };
     } catch (error) {
-      link.abort(error);
       settle();
       throw toDownloadError(error, request.url);
     }
@@ -128,19 +121,35 @@ function closedError(adapter: string): DownloadError {
   return new DownloadError(`The ${adapter} session is closed`, { code: ErrorCodes.Closed });
 }
 
-/** Rejects as soon as `signal` aborts; a resource that arrives later is freed. */
-function raceAbort(pending: Promise<RemoteResource>, signal: AbortSignal): Promise<RemoteResource> {
+/** Rejects as soon as a signal aborts; a resource that arrives later is freed. */
+function raceAbort(
+  pending: Promise<RemoteResource>,
+  signals: readonly AbortSignal[],
+): Promise<RemoteResource> {
   return new Promise((resolve, reject) => {
-    const onAbort = () => reject(abortError(signal.reason));
-    signal.addEventListener('abort', onAbort, { once: true });
+    let done = false;
+    const finish = () => {
+      done = true;
+      for (const s of signals) s.removeEventListener('abort', onAbort);
+    };
+    const onAbort = function (this: AbortSignal) {
+      if (done) return;
+      finish();
+      reject(abortError(this.reason));
+    };
+    for (const s of signals) {
+      if (s.aborted) return onAbort.call(s);
+      s.addEventListener('abort', onAbort, { once: true });
+    }
     pending.then(
       (resource) => {
-        signal.removeEventListener('abort', onAbort);
-        if (signal.aborted) discardBody(resource.body);
-        else resolve(resource);
+        if (done) return discardBody(resource.body);
+        finish();
+        resolve(resource);
       },
       (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
+        if (done) return;
+        finish();
         reject(error);
       },
     );

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { DownloadRequest } from '../contracts/download-request.js';
 import type { DownloadOutcome, DownloadResult } from '../contracts/download-result.js';
 import type { DownloadAllOptions } from '../contracts/downloader-factory.js';
@@ -81,6 +82,8 @@ class Batch<C> implements AsyncIterableIterator<DownloadOutcome<C>> {
     this.#lookAhead = options.lookAhead ?? Math.max(64, limiter.total * 4);
     this.#failFast = options.failFast ?? false;
     this.#abort = linkedAbort(options.signal, owner);
+    // One listener per download in flight, by design.
+    setMaxListeners(0, this.#abort.signal);
     this.#abort.signal.addEventListener('abort', () => this.#notify(), { once: true });
     this.#unsubscribe = limiter.onRelease(() => this.#pump());
   }

@@ -1,5 +1,3 @@
-import { setMaxListeners } from 'node:events';
-
 /**
  * An AbortController that aborts when any parent signal does. `dispose`
  * detaches it from the parents; without that, listeners on a long-lived
@@ -14,8 +12,6 @@ export interface LinkedAbort {
 
 export function linkedAbort(...parents: (AbortSignal | undefined)[]): LinkedAbort {
   const controller = new AbortController();
-  // A batch's signal has one listener per download in flight, by design.
-  setMaxListeners(0, controller.signal);
   const attached: AbortSignal[] = [];
   const onAbort = function (this: AbortSignal) {
     controller.abort(this.reason);
