@@ -8,8 +8,22 @@ export type OpenFunction = (request: OpenRequest) => Promise<RemoteResource>;
  * A behaviour composed around `open` (mirror failover, auth refresh, rate
  * limits): it receives the next function and returns a new one, like an
  * undici interceptor. Listed outermost first.
+ *
+ * An interceptor may also serve URLs no adapter serves, by naming their
+ * schemes (a mirror set's `mirror://fedora/…`): requests with those schemes
+ * are accepted, and the interceptor must rewrite them to real URLs before
+ * they reach an adapter. Such URLs count against the total limit only; the
+ * interceptor keeps its own per-source limits.
  */
-export type OpenInterceptor = (next: OpenFunction) => OpenFunction;
+export interface OpenInterceptor {
+  (next: OpenFunction): OpenFunction;
+  /** Schemes this interceptor serves itself (lowercase, no colon). @default [] */
+  readonly schemes?: readonly string[];
+  /** Whether a transfer of one of those schemes can resume from an offset. @default false */
+  readonly resume?: boolean;
+  /** The interceptor's configuration as plain data, for rebuilding it in another process. */
+  toJSON?(): unknown;
+}
 
 /** Composes interceptors around an open function, the first listed outermost. */
 export function composeOpen(

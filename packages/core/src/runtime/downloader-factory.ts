@@ -45,6 +45,8 @@ export function createDownloaderFactory(options: DownloaderFactoryOptions): Down
 class Factory implements DownloaderFactory {
   readonly schemes: readonly string[];
   readonly #guards = new Map<string, LifecycleGuard>();
+  /** Schemes served by interceptors, with whether they resume. */
+  readonly #virtual = new Map<string, boolean>();
   readonly #limiter: Limiter;
   readonly #attempts: AttemptContext;
   readonly #scheduler: Scheduler;
@@ -79,17 +81,32 @@ class Factory implements DownloaderFactory {
         this.#guards.set(scheme, guard);
       }
     }
-    this.schemes = [...this.#guards.keys()];
-    this.#limiter = new Limiter(total, perHost, (origin) =>
-      this.#guards.get(origin.slice(0, origin.indexOf(':')))?.maxTransfers(origin),
-    );
+    for (const interceptor of options.interceptors ?? []) {
+      for (const raw of interceptor.schemes ?? []) {
+        const scheme = raw.toLowerCase().replace(/:$/, '');
+        if (this.#guards.has(scheme) || this.#virtual.has(scheme)) {
+          throw invalidOption(`interceptors: scheme "${scheme}" is already served`);
+        }
+        this.#virtual.set(scheme, interceptor.resume ?? false);
+      }
+    }
+    this.schemes = [...this.#guards.keys(), ...this.#virtual.keys()];
+    this.#limiter = new Limiter(total, perHost, (origin) => {
+      const scheme = origin.slice(0, origin.indexOf(':'));
+      // A virtual scheme spreads over many real sources, each limited on its own.
+      if (this.#virtual.has(scheme)) return Infinity;
+      return this.#guards.get(scheme)?.maxTransfers(origin);
+    });
     const base: OpenFunction = (request) => this.#guardFor(request.url).open(request);
     this.#attempts = {
       open: composeOpen(base, options.interceptors ?? []),
       limiter: this.#limiter,
       policy: retryPolicy(options.retry),
       progress: this.#progress,
-      canResume: (url) => this.#guards.get(schemeOf(url))?.protocol.capabilities.resume ?? false,
+      canResume: (url) =>
+        this.#guards.get(schemeOf(url))?.protocol.capabilities.resume ??
+        this.#virtual.get(schemeOf(url)) ??
+        false,
     };
     this.#scheduler = new Scheduler(this.#limiter, {
       place: (request) => this.#place(request),
@@ -99,7 +116,7 @@ class Factory implements DownloaderFactory {
 
   supports(url: string | URL): boolean {
     try {
-      return this.#guards.has(schemeOf(url instanceof URL ? url : new URL(url)));
+      return this.schemes.includes(schemeOf(url instanceof URL ? url : new URL(url)));
     } catch {
       return false;
     }
@@ -194,7 +211,7 @@ class Factory implements DownloaderFactory {
 
   #place(request: DownloadRequest<unknown>): PlacedRequest {
     const url = checkRequest(request);
-    if (!this.#guards.has(schemeOf(url))) throw this.#unsupported(url.protocol, url);
+    if (!this.schemes.includes(schemeOf(url))) throw this.#unsupported(url.protocol, url);
     return { url, origin: originOf(url) };
   }
 

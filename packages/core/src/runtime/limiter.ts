@@ -35,9 +35,14 @@ export class Limiter {
     return this.#active;
   }
 
-  /** How many transfers `origin` may have at once now. */
+  /**
+   * How many transfers `origin` may have at once now: the per-host limit, or
+   * less when the origin's cap says so; a cap of `Infinity` exempts the origin
+   * from the per-host limit (it is not a host but a set of them).
+   */
   limitFor(origin: string): number {
     const cap = this.originCap(origin);
+    if (cap === Infinity) return this.total;
     return Math.max(1, Math.min(this.perHost, cap ?? Infinity));
   }
 
