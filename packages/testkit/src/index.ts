@@ -3,7 +3,7 @@ export type { MemoryFault } from './memory-fault.js';
 export { memoryAdapter, type MemorySession } from './memory-adapter.js';
 export type { MemoryAdapterOptions } from './memory-adapter-options.js';
 export { generatedContent } from './generated-content.js';
-export { waitFor } from './wait-for.js';
+export { waitFor, type WaitForOptions } from './wait-for.js';
 export { countOpenFds } from './open-fds.js';
 export { activeResources, resourceGrowth, type ResourceCounts } from './active-resources.js';
 export { heapUsedAfterGc } from './heap-used.js';
