@@ -1,6 +1,7 @@
 import { Agent, Pool, ProxyAgent, type Dispatcher } from 'undici';
 import type { ResolvedProxies, ResolvedProxy } from './proxy-options.js';
 import type { ResolvedTls } from './tls-options.js';
+import type { TlsAlerts } from './tls-alerts.js';
 
 /** What the session's dispatchers are built from. */
 export interface DispatcherSettings {
@@ -11,6 +12,8 @@ export interface DispatcherSettings {
   readonly connectTimeout: number;
   readonly keepAliveTimeout: number;
   readonly allowH2: boolean;
+  /** Records client-certificate refusals on direct connections. */
+  readonly alerts: TlsAlerts;
 }
 
 /** Picks the dispatcher for a URL: direct, or through the proxy for its scheme. */
@@ -35,7 +38,14 @@ export function createDispatchers(settings: DispatcherSettings): DispatcherRoute
     ...(settings.allowH2 ? { maxConcurrentStreams: connections } : {}),
   };
   const tls = { ...tlsConnect(settings.tls), timeout: settings.connectTimeout };
-  const direct = new Agent({ ...pool, connect: tls });
+  const direct = new Agent({
+    ...pool,
+    connect: settings.alerts.connector({
+      ...tls,
+      allowH2: settings.allowH2,
+      maxCachedSessions: 100,
+    }),
+  });
   const proxies = settings.proxies;
   if (!proxies) return { for: () => direct, owned: [direct] };
 

@@ -16,6 +16,7 @@ import { resolveProxies } from './proxy-options.js';
 import type { HttpRedirectOptions } from './redirects.js';
 import { resolveSecret } from './secret-input.js';
 import { resolveTls } from './tls-options.js';
+import { TlsAlerts } from './tls-alerts.js';
 
 /** Defaults of {@link HttpTimeouts}. */
 export const DEFAULT_TIMEOUTS = { connect: 10_000, headers: 30_000, idle: 30_000 } as const;
@@ -37,6 +38,8 @@ export class HttpSession implements AdapterSession {
   readonly auth: AuthManager;
   /** Aborted when the session is destroyed (or its factory's signal aborts). */
   readonly signal: AbortSignal;
+  /** Client-certificate refusals seen on this session's connections. */
+  readonly alerts: TlsAlerts;
   readonly #router: DispatcherRouter | undefined;
   readonly #injected: Dispatcher | undefined;
   readonly #secrets: Set<string>;
@@ -51,6 +54,7 @@ export class HttpSession implements AdapterSession {
     auth: AuthManager;
     secrets: Set<string>;
     destroyed: AbortController;
+    alerts: TlsAlerts;
   }) {
     const { options, context } = init;
     this.userAgent = [context.userAgent, options.userAgent].filter(Boolean).join(' ');
@@ -65,6 +69,7 @@ export class HttpSession implements AdapterSession {
     this.#secrets = init.secrets;
     this.#destroyed = init.destroyed;
     this.signal = init.destroyed.signal;
+    this.alerts = init.alerts;
   }
 
   /** Reads every referenced secret and file, then builds the dispatchers. */
@@ -82,6 +87,7 @@ export class HttpSession implements AdapterSession {
       context.log.warn('http: TLS certificate verification is turned off');
     const proxies = await resolveProxies(options.proxy);
     for (const s of proxies?.secrets ?? []) secrets.add(s);
+    const alerts = new TlsAlerts();
     const connections = Math.max(1, Math.floor(context.maxConnectionsPerHost));
     const router = options.dispatcher
       ? undefined
@@ -92,6 +98,7 @@ export class HttpSession implements AdapterSession {
           connectTimeout: options.timeouts?.connect ?? DEFAULT_TIMEOUTS.connect,
           keepAliveTimeout: options.keepAliveTimeout ?? 4_000,
           allowH2: options.allowH2 === true,
+          alerts,
         });
     const destroyed = new AbortController();
     const onContextAbort = () => destroyed.abort(context.signal.reason);
@@ -104,7 +111,16 @@ export class HttpSession implements AdapterSession {
       return self.session.fetchSmall(url, init.headers ?? {}, init.signal);
     };
     const auth = await AuthManager.create(options.auth, fetch, destroyed.signal, context.log);
-    self.session = new HttpSession({ options, context, headers, router, auth, secrets, destroyed });
+    self.session = new HttpSession({
+      options,
+      context,
+      headers,
+      router,
+      auth,
+      secrets,
+      destroyed,
+      alerts,
+    });
     return self.session;
   }
 

@@ -18,7 +18,7 @@ const UNTRUSTED = new Set([
 ]);
 
 /** TLS alerts by which the server refused our client certificate (or its absence). */
-const CLIENT_CERT_REFUSED = new Set([
+export const CLIENT_CERT_REFUSED: ReadonlySet<string> = new Set([
   'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED',
   'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE',
   'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE',

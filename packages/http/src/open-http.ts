@@ -167,7 +167,7 @@ export async function openHttp(
     }
   } catch (error) {
     control.dispose();
-    throw scrub(networkError(error, url, request.signal, control.cause));
+    throw scrub(networkError(session.alerts.explain(error), url, request.signal, control.cause));
   }
 }
 

@@ -18,7 +18,11 @@ async function fixture(): Promise<HttpFixture> {
   return server;
 }
 
-async function open(options: HttpAdapterOptions, url: string, headers: Record<string, string> = {}) {
+async function open(
+  options: HttpAdapterOptions,
+  url: string,
+  headers: Record<string, string> = {},
+) {
   const adapter = http(options);
   const session = (await adapter.createSession(sessionContext())) as HttpSession;
   cleanup.push(() => session.destroy());
@@ -60,7 +64,9 @@ describe('redirects', () => {
 
     const missing = await rejectionOf(open(options, a.url('/nothing')));
     expect(missing.code).toBe(ErrorCodes.NotFound);
-    expect(a.requests().at(-1)?.headers.authorization).toBe(`Basic ${Buffer.from('alice:pw-for-a').toString('base64')}`);
+    expect(a.requests().at(-1)?.headers.authorization).toBe(
+      `Basic ${Buffer.from('alice:pw-for-a').toString('base64')}`,
+    );
 
     // b is the request's own origin here; c has its own entry.
     const third = await open(options, b.url('/to-c'));
@@ -75,13 +81,19 @@ describe('redirects', () => {
     plain.put('/file', Buffer.from('plain'));
     const backend = await fixture();
     backend.redirect('/down', plain.url('/file'));
-    const front = await startTlsFront(backend.port, { cert: certs.serverCert, key: certs.serverKey });
+    const front = await startTlsFront(backend.port, {
+      cert: certs.serverCert,
+      key: certs.serverKey,
+    });
     cleanup.push(() => front.stop());
     const error = await rejectionOf(open({ tls: { ca: certs.ca } }, `${front.origin}/down`));
     expect(error.code).toBe(ErrorCodes.RedirectRefused);
     expect(error.retryable).toBe(false);
     expect(plain.stats().totalRequests).toBe(0);
-    const allowed = await open({ tls: { ca: certs.ca }, redirects: { allowDowngrade: true } }, `${front.origin}/down`);
+    const allowed = await open(
+      { tls: { ca: certs.ca }, redirects: { allowDowngrade: true } },
+      `${front.origin}/down`,
+    );
     expect((await readAll(allowed.body)).toString()).toBe('plain');
   });
 

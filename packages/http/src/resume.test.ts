@@ -21,7 +21,12 @@ async function setup() {
   return { server, adapter, session };
 }
 
-async function firstMetadata(server: HttpFixture, adapter: ReturnType<typeof http>, session: HttpSession, path: string) {
+async function firstMetadata(
+  server: HttpFixture,
+  adapter: ReturnType<typeof http>,
+  session: HttpSession,
+  path: string,
+) {
   const first = await adapter.open(session, openRequest(server.url(path)));
   await readAll(first.body);
   return first.metadata;
@@ -32,7 +37,10 @@ describe('resume', () => {
     const { server, adapter, session } = await setup();
     server.put('/f', data);
     const before = await firstMetadata(server, adapter, session, '/f');
-    const resource = await adapter.open(session, openRequest(server.url('/f'), { offset: 40_000, resumeFrom: before, attempt: 2 }));
+    const resource = await adapter.open(
+      session,
+      openRequest(server.url('/f'), { offset: 40_000, resumeFrom: before, attempt: 2 }),
+    );
     const sent = server.requests().at(-1)?.headers ?? {};
     expect(sent.range).toBe('bytes=40000-');
     expect(sent['if-range']).toBe(before.etag);
@@ -47,7 +55,10 @@ describe('resume', () => {
     const { server, adapter, session } = await setup();
     server.put('/w', data, { etag: 'W/"weak"' });
     const before = await firstMetadata(server, adapter, session, '/w');
-    const resource = await adapter.open(session, openRequest(server.url('/w'), { offset: 10, resumeFrom: before }));
+    const resource = await adapter.open(
+      session,
+      openRequest(server.url('/w'), { offset: 10, resumeFrom: before }),
+    );
     await readAll(resource.body);
     expect(server.requests().at(-1)?.headers['if-range']).toBe(before.lastModified);
   });
@@ -58,7 +69,10 @@ describe('resume', () => {
     const before = await firstMetadata(server, adapter, session, '/e');
     const changed = Buffer.from(data).reverse();
     server.put('/e', changed);
-    const resource = await adapter.open(session, openRequest(server.url('/e'), { offset: 50_000, resumeFrom: before }));
+    const resource = await adapter.open(
+      session,
+      openRequest(server.url('/e'), { offset: 50_000, resumeFrom: before }),
+    );
     expect(resource.metadata.status).toBe(200);
     expect(resource.metadata.offset).toBe(0);
     expect(resource.metadata.etag).not.toBe(before.etag);
@@ -69,7 +83,10 @@ describe('resume', () => {
     const { server, adapter, session } = await setup();
     server.put('/s', data.subarray(0, 1000));
     const before: RemoteMetadata = { url: server.url('/s'), offset: 0, headers: {}, size: 5000 };
-    const resource = await adapter.open(session, openRequest(server.url('/s'), { offset: 2000, resumeFrom: before }));
+    const resource = await adapter.open(
+      session,
+      openRequest(server.url('/s'), { offset: 2000, resumeFrom: before }),
+    );
     expect(resource.metadata.offset).toBe(0);
     expect((await readAll(resource.body)).length).toBe(1000);
     const [ranged, plain] = server.requests().slice(-2);
@@ -96,8 +113,16 @@ describe('resume', () => {
     expect(served).toBe(2);
 
     server.put('/grown', Buffer.concat([data, data]));
-    const before: RemoteMetadata = { url: server.url('/grown'), offset: 0, headers: {}, size: data.length };
-    const grown = await adapter.open(session, openRequest(server.url('/grown'), { offset: 500, resumeFrom: before }));
+    const before: RemoteMetadata = {
+      url: server.url('/grown'),
+      offset: 0,
+      headers: {},
+      size: data.length,
+    };
+    const grown = await adapter.open(
+      session,
+      openRequest(server.url('/grown'), { offset: 500, resumeFrom: before }),
+    );
     expect(grown.metadata.offset).toBe(0);
     expect((await readAll(grown.body)).length).toBe(2 * data.length);
   });
@@ -105,7 +130,10 @@ describe('resume', () => {
   it('asks for a closed range when the request has an end', async () => {
     const { server, adapter, session } = await setup();
     server.put('/r', data);
-    const resource = await adapter.open(session, openRequest(server.url('/r'), { offset: 100, end: 199 }));
+    const resource = await adapter.open(
+      session,
+      openRequest(server.url('/r'), { offset: 100, end: 199 }),
+    );
     expect(server.requests().at(-1)?.headers.range).toBe('bytes=100-199');
     expect(resource.metadata.offset).toBe(100);
     expect(resource.metadata.length).toBe(100);

@@ -54,7 +54,9 @@ describe('timeouts', () => {
     cleanup.push(() => session.destroy());
     const started = Date.now();
     const { port } = silent.address() as AddressInfo;
-    const error = await rejectionOf(adapter.open(session, openRequest(`https://127.0.0.1:${port}/x`)));
+    const error = await rejectionOf(
+      adapter.open(session, openRequest(`https://127.0.0.1:${port}/x`)),
+    );
     expect(error.code).toBe(ErrorCodes.Timeout);
     expect(error.retryable).toBe(true);
     expect(Date.now() - started).toBeLessThan(3000);
