@@ -41,3 +41,14 @@ export { Limiter, type Permit } from './runtime/limiter.js';
 export { TEMP_SUFFIX } from './runtime/file-sink.js';
 export { fileAdapter, type FileAdapterOptions } from './adapters/file-adapter.js';
 export { VERSION } from './util/version.js';
+export type { FactoryConfig, FactoryBuilders } from './config/factory-config.js';
+export { parseFactoryConfig } from './config/parse-factory-config.js';
+export { rebuildDownloaderFactory } from './config/rebuild-factory.js';
+export {
+  resolveSecret,
+  serializeSecret,
+  inlineSecrets,
+  REDACTED_SECRET,
+  type SecretInput,
+  type SecretRef,
+} from './config/secret-input.js';

@@ -28,7 +28,7 @@ export function fileAdapter(options: FileAdapterOptions = {}): ProtocolAdapter<A
     capabilities: { resume: true, transfersPerConnection: 1, metadataBeforeBody: true },
     createSession: () => ({ close() {} }),
     open: (_session, request) => openFile(request, highWaterMark),
-    toJSON: () => ({ adapter: 'file', options }),
+    toJSON: () => ({ ...options }),
   };
 }
 

@@ -3,6 +3,7 @@ import type { DownloadRequest } from './download-request.js';
 import type { Downloader } from './downloader.js';
 import type { DownloadEvents, DownloadStats } from './progress.js';
 import type { Session } from './session.js';
+import type { FactoryConfig } from '../config/factory-config.js';
 
 /** Options of one `downloadAll` batch. */
 export interface DownloadAllOptions {
@@ -44,6 +45,11 @@ export interface DownloaderFactory extends Downloader, AsyncDisposable {
     event: E,
     listener: (payload: DownloadEvents[E]) => void,
   ): () => void;
+  /**
+   * The configuration as plain data, for `rebuildDownloaderFactory` in
+   * another process. Throws when an interceptor has no `toJSON()`.
+   */
+  toJSON(): FactoryConfig;
   /** Graceful: waits for downloads in flight, then closes every session. Idempotent. */
   close(): Promise<void>;
   /** Abrupt: aborts downloads in flight and closes every session now. Idempotent. */

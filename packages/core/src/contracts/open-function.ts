@@ -21,8 +21,11 @@ export interface OpenInterceptor {
   readonly schemes?: readonly string[];
   /** Whether a transfer of one of those schemes can resume from an offset. @default false */
   readonly resume?: boolean;
-  /** The interceptor's configuration as plain data, for rebuilding it in another process. */
-  toJSON?(): unknown;
+  /**
+   * The interceptor's configuration as plain data, `{ type, options }`, so
+   * another process can rebuild it with the builder registered for `type`.
+   */
+  toJSON?(): { readonly type: string; readonly options: unknown };
 }
 
 /** Composes interceptors around an open function, the first listed outermost. */

@@ -4,6 +4,7 @@ import type { DownloadOutcome, DownloadResult } from '../contracts/download-resu
 import type { CallOptions, OpenedDownload } from '../contracts/downloader.js';
 import type { DownloadAllOptions, DownloaderFactory } from '../contracts/downloader-factory.js';
 import type { DownloaderFactoryOptions } from '../contracts/downloader-factory-options.js';
+import type { FactoryConfig } from '../config/factory-config.js';
 import type { Logger } from '../contracts/logger.js';
 import { composeOpen, type OpenFunction } from '../contracts/open-function.js';
 import type { RemoteMetadata } from '../contracts/remote-resource.js';
@@ -54,9 +55,11 @@ class Factory implements DownloaderFactory {
   readonly #destroyer = new AbortController();
   readonly #inFlight = new Set<Promise<unknown>>();
   #closing: Promise<void> | undefined;
+  readonly #options: DownloaderFactoryOptions;
 
   constructor(options: DownloaderFactoryOptions) {
     setMaxListeners(0, this.#destroyer.signal);
+    this.#options = options;
     const total = positive(options.limits?.total ?? 16, 'limits.total');
     const perHost = positive(options.limits?.perHost ?? 8, 'limits.perHost');
     if (!Array.isArray(options.adapters) || options.adapters.length === 0) {
@@ -207,6 +210,33 @@ class Factory implements DownloaderFactory {
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
+  }
+
+  toJSON(): FactoryConfig {
+    const policy = this.#attempts.policy;
+    return {
+      dl: 1,
+      limits: { total: this.#limiter.total, perHost: this.#limiter.perHost },
+      retry: {
+        maxAttempts: policy.maxAttempts,
+        baseDelayMs: policy.baseDelayMs,
+        maxDelayMs: policy.maxDelayMs,
+      },
+      ...(this.#options.userAgent ? { userAgent: this.#options.userAgent } : {}),
+      adapters: this.#options.adapters.map((adapter) => ({
+        name: adapter.name,
+        options: adapter.toJSON?.() ?? {},
+      })),
+      interceptors: (this.#options.interceptors ?? []).map((interceptor, i) => {
+        const data = interceptor.toJSON?.() as { type?: unknown; options?: unknown } | undefined;
+        if (typeof data?.type !== 'string') {
+          throw invalidOption(
+            `interceptors[${i}]: has no toJSON() returning { type, options }, so it cannot be handed over`,
+          );
+        }
+        return { type: data.type, options: data.options ?? {} };
+      }),
+    };
   }
 
   #place(request: DownloadRequest<unknown>): PlacedRequest {
