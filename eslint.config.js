@@ -1,4 +1,5 @@
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 const adapterPackages = ['http', 'ftp', 'sftp', 'mirrorlist'].map(
@@ -17,6 +18,7 @@ export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', 'docs/api/**', '**/coverage/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  { languageOptions: { globals: { ...globals.node } } },
   {
     rules: {
       '@typescript-eslint/no-unused-vars': [
