@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCodes } from '@dl/core';
-import { startHttpFixture, type HttpFixture } from '@dl/testkit';
+import { startHttpFixture } from '@dl/testkit';
 import { http, type HttpAdapterOptions } from './index.js';
 import type { HttpSession } from './http-session.js';
 import { testCertificates } from './test-support/certificates.js';
