@@ -32,6 +32,12 @@ export default tseslint.config(
     },
   },
   {
+    // CommonJS on purpose: these check what require() callers see.
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     // Config files are the tools' own format and need default exports.
     files: [
       '*.config.ts',
