@@ -1,0 +1,224 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  createDownloaderFactory,
+  ErrorCodes,
+  type DownloaderFactoryOptions,
+  type DownloadRequest,
+} from '@dl/core';
+import {
+  activeResources,
+  resourceGrowth,
+  startHttpFixture,
+  waitFor,
+  type HttpFixture,
+} from '@dl/testkit';
+import { http, type HttpAdapterOptions, type TokenProvider } from './index.js';
+import { rejectionOf } from './test-support/open-helpers.js';
+
+const cleanup: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+});
+
+async function fixture(): Promise<HttpFixture> {
+  const server = await startHttpFixture();
+  cleanup.push(() => server.stop());
+  return server;
+}
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'dl-http-e2e-'));
+  cleanup.push(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function factory(options: HttpAdapterOptions = {}, extra: Partial<DownloaderFactoryOptions> = {}) {
+  const f = createDownloaderFactory({
+    adapters: [http(options)],
+    retry: { maxAttempts: 4, baseDelayMs: 10, maxDelayMs: 2000 },
+    ...extra,
+  });
+  cleanup.push(() => f.destroy());
+  return f;
+}
+
+const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
+const bytes = (n: number, seed: number) =>
+  Buffer.from(Array.from({ length: n }, (_, i) => (i * 13 + seed) & 0xff));
+
+describe('through createDownloaderFactory', () => {
+  it('5,000 small downloads at perHost 8 reach the server over at most 8 connections', async () => {
+    const server = await fixture();
+    for (let i = 0; i < 50; i++) server.put(`/small/${i}`, bytes(512, i));
+    const f = factory({}, { limits: { total: 16, perHost: 8 } });
+    function* requests(): Generator<DownloadRequest<number>> {
+      for (let i = 0; i < 5000; i++) {
+        const data = bytes(512, i % 50);
+        yield {
+          url: server.url(`/small/${i % 50}`),
+          size: 512,
+          digests: { sha256: sha256(data) },
+          context: i,
+        };
+      }
+    }
+    let ok = 0;
+    const seen = new Set<number>();
+    for await (const outcome of f.downloadAll(requests())) {
+      if (outcome.ok) ok++;
+      seen.add(outcome.context);
+    }
+    expect(ok).toBe(5000);
+    expect(seen.size).toBe(5000);
+    expect(server.stats().totalRequests).toBe(5000);
+    expect(server.stats().peakConnections).toBeLessThanOrEqual(8);
+    expect(server.stats().totalConnections).toBeLessThanOrEqual(8);
+  }, 60_000);
+
+  it('a reset mid-body is resumed with Range and If-Range', async () => {
+    const server = await fixture();
+    const data = bytes(500_000, 3);
+    server.put('/f.bin', data);
+    server.fault('/f.bin', { resetAfter: 200_000, rst: true });
+    const dir = await tempDir();
+    const result = await factory().download({
+      url: server.url('/f.bin'),
+      destination: join(dir, 'f.bin'),
+      size: data.length,
+      digests: { sha256: sha256(data) },
+    });
+    expect(result.attempts).toBe(2);
+    expect(result.resumedBytes).toBeGreaterThan(0);
+    const [first, second] = server.requests();
+    expect(first?.headers.range).toBeUndefined();
+    expect(second?.headers.range).toBe(`bytes=${result.resumedBytes}-`);
+    expect(second?.headers['if-range']).toBe(result.metadata.etag);
+    expect(Buffer.compare(await readFile(join(dir, 'f.bin')), data)).toBe(0);
+    expect(await readdir(dir)).toEqual(['f.bin']);
+  });
+
+  it('restarts from zero into a fresh temp file when the ETag changed', async () => {
+    const server = await fixture();
+    const oldData = bytes(300_000, 1);
+    const newData = bytes(300_000, 2);
+    const seen: IncomingMessage['headers'][] = [];
+    // The first answer (ETag "old") breaks mid-body; then the file has changed, so If-Range "old" gets a 200.
+    server.route('/v.bin', (req: IncomingMessage, res: ServerResponse) => {
+      seen.push(req.headers);
+      if (seen.length === 1) {
+        res.writeHead(200, { etag: '"old"', 'content-length': String(oldData.length) });
+        res.write(oldData.subarray(0, 100_000), () => res.socket?.destroy());
+        return;
+      }
+      res.writeHead(200, { etag: '"new"', 'content-length': String(newData.length) });
+      res.end(newData);
+    });
+    const dir = await tempDir();
+    const result = await factory().download({
+      url: server.url('/v.bin'),
+      destination: join(dir, 'v.bin'),
+      size: newData.length,
+    });
+    expect(result.attempts).toBe(2);
+    expect(result.resumedBytes).toBe(0);
+    expect(seen[1]?.range).toMatch(/^bytes=\d+-$/);
+    expect(seen[1]?.['if-range']).toBe('"old"');
+    expect(Buffer.compare(await readFile(join(dir, 'v.bin')), newData)).toBe(0);
+    expect(await readdir(dir)).toEqual(['v.bin']);
+  });
+
+  it('an abort mid-body leaves no socket and no temp file', async () => {
+    const server = await fixture();
+    server.put('/big.bin', bytes(4 * 1024 * 1024, 9));
+    server.put('/warm.bin', bytes(100, 1));
+    const dir = await tempDir();
+    const f = factory();
+    await f.download({ url: server.url('/warm.bin'), destination: join(dir, 'warm.bin') });
+    await new Promise((r) => setTimeout(r, 50));
+    const baseline = activeResources();
+    const controller = new AbortController();
+    const off = f.on('download-progress', (event) => {
+      if (event.bytes > 0) controller.abort();
+    });
+    const error = await rejectionOf(
+      f.download(
+        { url: server.url('/big.bin'), destination: join(dir, 'big.bin') },
+        { signal: controller.signal },
+      ),
+    );
+    off();
+    expect(error.code).toBe(ErrorCodes.Aborted);
+    expect(await readdir(dir)).toEqual(['warm.bin']);
+    await waitFor(() => resourceGrowth(baseline).length === 0, 2000).catch(() => {});
+    expect(resourceGrowth(baseline)).toEqual([]);
+    expect(server.stats().requests).toBe(0);
+  });
+
+  it('100 concurrent downloads hitting a 401 cause one token refresh', async () => {
+    const server = await fixture();
+    let valid = 'v1';
+    for (let i = 0; i < 100; i++) {
+      server.route(`/t/${i}`, (req, res) => {
+        if (req.headers.authorization === `Bearer ${valid}`)
+          res.writeHead(200, { 'content-length': '2' }).end('ok');
+        else res.writeHead(401, { 'www-authenticate': 'Bearer', 'content-length': '0' }).end();
+      });
+    }
+    let calls = 0;
+    let refreshes = 0;
+    const provider: TokenProvider = {
+      async getToken({ rejected }) {
+        if (rejected !== undefined) refreshes++;
+        await new Promise((r) => setTimeout(r, 10));
+        return `v${++calls}`;
+      },
+    };
+    const f = factory(
+      { auth: { type: 'token', provider } },
+      { limits: { total: 100, perHost: 100 } },
+    );
+    await f.download({ url: server.url('/t/0') });
+    valid = 'v2';
+    let ok = 0;
+    const requests = Array.from({ length: 100 }, (_, i) => ({
+      url: server.url(`/t/${i}`),
+      size: 2,
+    }));
+    for await (const outcome of f.downloadAll(requests)) if (outcome.ok) ok++;
+    expect(ok).toBe(100);
+    expect(refreshes).toBe(1);
+    expect(calls).toBe(2);
+  });
+
+  it('validates a gzip-encoded .gz as the .gz', async () => {
+    const server = await fixture();
+    const gz = gzipSync(Buffer.from('x'.repeat(100_000)));
+    server.put('/a.gz', gz, { headers: { 'content-encoding': 'gzip' } });
+    const result = await factory().download({
+      url: server.url('/a.gz'),
+      size: gz.length,
+      digests: { sha256: sha256(gz) },
+    });
+    expect(result.size).toBe(gz.length);
+  });
+
+  it('retries a 429 after its Retry-After and fails a Content-Length that contradicts the expected size', async () => {
+    const server = await fixture();
+    const data = bytes(1000, 5);
+    server.put('/busy', data);
+    server.fault('/busy', { status: 429, retryAfter: 1 });
+    const started = Date.now();
+    const result = await factory().download({ url: server.url('/busy'), size: 1000 });
+    expect(result.attempts).toBe(2);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    const error = await rejectionOf(factory().download({ url: server.url('/busy'), size: 999 }));
+    expect(error.code).toBe(ErrorCodes.SizeMismatch);
+    expect(server.stats().totalRequests).toBe(3);
+  });
+});
