@@ -10,6 +10,7 @@ import {
   waitFor,
   type HttpFixture,
 } from '@dl/testkit';
+import { Agent } from 'undici';
 import { http, type HttpAdapterOptions } from './index.js';
 import type { HttpSession } from './http-session.js';
 import { openRequest, readAll, rejectionOf, sessionContext } from './test-support/open-helpers.js';
@@ -77,6 +78,42 @@ describe('http adapter', () => {
     expect(sent['user-agent']).toBe('dl/0.0.0-test importer/2');
     expect(sent['x-extra']).toBe('yes');
     expect(sent['x-request']).toBe('r1');
+  });
+
+  it('resolves with the metadata before the first body byte exists', async () => {
+    const server = await fixture();
+    let release: () => void = () => {};
+    server.route('/later', (_req, res) => {
+      res.writeHead(200, { 'content-length': '5', etag: '"e1"', 'content-type': 'text/plain' });
+      res.flushHeaders();
+      release = () => res.end('later');
+    });
+    const { adapter, session: s } = await session();
+    const resource = await adapter.open(s, openRequest(server.url('/later')));
+    expect(resource.metadata).toMatchObject({
+      status: 200,
+      length: 5,
+      size: 5,
+      etag: '"e1"',
+      contentType: 'text/plain',
+    });
+    release();
+    expect((await readAll(resource.body)).toString()).toBe('later');
+  });
+
+  it('sends every request through an injected dispatcher, which the session leaves open', async () => {
+    const server = await fixture();
+    server.put('/i', bytes(100));
+    const agent = new Agent({ connections: 2 });
+    cleanup.push(() => agent.close());
+    const { adapter, session: s } = await session({ dispatcher: agent });
+    expect(
+      (await readAll((await adapter.open(s, openRequest(server.url('/i')))).body)).length,
+    ).toBe(100);
+    expect(Object.keys(agent.stats)).toContain(server.origin);
+    await s.close();
+    expect(agent.closed).toBe(false);
+    expect(JSON.stringify(adapter)).not.toContain('dispatcher');
   });
 
   it('keeps a .gz served with Content-Encoding: gzip byte-exact', async () => {

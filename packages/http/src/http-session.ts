@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { IncomingHttpHeaders } from 'node:http';
 import {
   DownloadError,
@@ -101,6 +102,8 @@ export class HttpSession implements AdapterSession {
           alerts,
         });
     const destroyed = new AbortController();
+    // Every attempt in flight listens to it: hundreds are normal, not a leak.
+    setMaxListeners(0, destroyed.signal);
     const onContextAbort = () => destroyed.abort(context.signal.reason);
     if (context.signal.aborted) onContextAbort();
     else context.signal.addEventListener('abort', onContextAbort, { once: true });
