@@ -120,9 +120,10 @@ export class ConnectionPool<C, S> {
     for (;;) {
       if (this.#closed) throw closedError();
       if (signal.aborted) throw abortError(signal.reason);
-      const state = this.#state(host);
-      const entry = this.#takeIdle(state, key);
+      const entry = this.#takeIdle(this.#state(host), key);
       if (entry !== undefined) return this.#lend(entry, true);
+      // Discarding dead idle connections may have forgotten the host's state: look it up again.
+      const state = this.#state(host);
       if (state.open < this.limitFor(host)) {
         state.open++;
         let connection: C;

@@ -118,7 +118,8 @@ export async function createFtpSession(
           if (signal.aborted) throw abortError(signal.reason);
           const url = new URL(`ftp://${host}/`);
           if (replyCode(error) === 421) {
-            // "Too many users": the server allows fewer connections than we had; remember that.
+            // "Too many users": the server allows fewer connections than we have open. Each 421 of a
+            // burst lowers the limit once more, as the refused connections are counted out one by one.
             const limit = Math.max(1, pool.openCount(host) - 1);
             pool.lower(host, limit);
             log.info('ftp: server refused a connection (421); lowering its connection limit', {

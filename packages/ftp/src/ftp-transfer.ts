@@ -124,6 +124,8 @@ export function transfer(
       };
 
       const out = new PassThrough();
+      // Failures reach a reader through its iterator or pipe; a body nobody reads must not crash the process.
+      out.on('error', () => {});
       body = out;
       let opened = false;
       const open = () => {

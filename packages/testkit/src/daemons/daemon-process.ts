@@ -1,9 +1,11 @@
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from './free-port.js';
 import { descendants, killAll } from './process-tree.js';
 import {
   establishedConnections,
   isListening,
+  listensOn,
   watchConnections,
   type ConnectionWatch,
 } from './tcp-connections.js';
@@ -38,8 +40,8 @@ export interface RunningDaemon extends AsyncDisposable {
 export interface DaemonSpec {
   readonly name: string;
   readonly binary: string;
-  readonly args: readonly string[];
-  readonly port: number;
+  /** Writes the configuration for `port` and returns the arguments to run with. */
+  prepare(port: number): Promise<readonly string[]>;
   /** Extra text for {@link RunningDaemon.output} (a log file the daemon writes). */
   readonly log?: () => string;
   /** Called after the process exited (remove temp files). */
@@ -50,13 +52,39 @@ export interface DaemonSpec {
 
 const MAX_OUTPUT = 64 * 1024;
 
+/** The daemon could not get its port (another process took it first). */
+class PortTaken extends Error {}
+
 /**
- * Spawns a foreground daemon, waits until its port listens (checked in
- * `/proc/net/tcp`, so no probe connection is made) and returns the handle.
- * When it exits early the error carries its output.
+ * Spawns a foreground daemon on a free port, waits until the daemon itself
+ * listens there (the listening socket in `/proc/net/tcp` must be one of the
+ * process's own descriptors, so a port taken by someone else in between is
+ * noticed, and no probe connection is made) and returns the handle. A lost
+ * race for the port is retried with another port; other failures throw with
+ * the daemon's output.
  */
 export async function startDaemon(spec: DaemonSpec): Promise<RunningDaemon> {
-  const child = spawn(spec.binary, spec.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    for (let attempt = 1; ; attempt++) {
+      const port = await freePort();
+      try {
+        return await launch(spec, port, await spec.prepare(port));
+      } catch (error) {
+        if (!(error instanceof PortTaken) || attempt >= 5) throw error;
+      }
+    }
+  } catch (error) {
+    await spec.cleanup?.();
+    throw error;
+  }
+}
+
+async function launch(
+  spec: DaemonSpec,
+  port: number,
+  args: readonly string[],
+): Promise<RunningDaemon> {
+  const child = spawn(spec.binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let captured = '';
   const capture = (chunk: Buffer) => {
     captured = (captured + chunk.toString('utf8')).slice(-MAX_OUTPUT);
@@ -81,48 +109,50 @@ export async function startDaemon(spec: DaemonSpec): Promise<RunningDaemon> {
     return `${captured}${log ? `\n--- log ---\n${log}` : ''}`;
   };
 
+  const kill = async () => {
+    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+      killAll(descendants(child.pid));
+      child.kill('SIGTERM');
+      const timedOut = await Promise.race([exited.then(() => false), sleep(2000).then(() => true)]);
+      if (timedOut) child.kill('SIGKILL');
+      await exited;
+      if (child.pid !== undefined) killAll(descendants(child.pid));
+    }
+  };
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopped ??= (async () => {
-      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-        killAll(descendants(child.pid));
-        child.kill('SIGTERM');
-        const timedOut = await Promise.race([
-          exited.then(() => false),
-          sleep(2000).then(() => true),
-        ]);
-        if (timedOut) child.kill('SIGKILL');
-        await exited;
-        if (child.pid !== undefined) killAll(descendants(child.pid));
-      }
+      await kill();
       await spec.cleanup?.();
     })();
     return stopped;
   };
 
   const deadline = Date.now() + (spec.startTimeoutMs ?? 10_000);
-  while (!isListening(spec.port)) {
-    if (spawnError !== undefined || child.exitCode !== null || child.signalCode !== null) {
-      await stop();
+  for (;;) {
+    if (child.pid !== undefined && listensOn(child.pid, port)) break;
+    const gone = spawnError !== undefined || child.exitCode !== null || child.signalCode !== null;
+    if (gone || Date.now() > deadline) {
+      await kill();
+      const text = output();
+      if (/address already in use|could not bind/i.test(text) || (gone && isListening(port))) {
+        throw new PortTaken(`port ${port} was taken`);
+      }
       throw new Error(
-        `${spec.name} exited before listening on port ${spec.port}` +
-          `${spawnError ? ` (${spawnError.message})` : ''}:\n${output()}`,
+        `${spec.name} ${gone ? 'exited before listening' : 'did not listen in time'} on port ${port}` +
+          `${spawnError ? ` (${spawnError.message})` : ''}:\n${text}`,
       );
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`${spec.name} did not listen on port ${spec.port} in time:\n${output()}`);
     }
     await sleep(10);
   }
 
-  const pid = child.pid as number;
+  const pid = child.pid;
   return {
     host: '127.0.0.1',
-    port: spec.port,
+    port,
     pid,
-    connections: () => establishedConnections(spec.port),
-    watchConnections: (intervalMs?: number) => watchConnections(spec.port, intervalMs),
+    connections: () => establishedConnections(port),
+    watchConnections: (intervalMs?: number) => watchConnections(port, intervalMs),
     sessionPids: () => descendants(pid),
     killSessions: (signal: NodeJS.Signals = 'SIGKILL') => killAll(descendants(pid), signal),
     output,

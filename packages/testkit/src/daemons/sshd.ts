@@ -4,7 +4,6 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { startDaemon, type RunningDaemon } from './daemon-process.js';
 import { findBinary } from './find-binary.js';
-import { freePort } from './free-port.js';
 import { runChecked } from './run-command.js';
 import type { SshdOptions } from './sshd-options.js';
 import { ensureSystemUser } from './system-user.js';
@@ -114,13 +113,10 @@ export async function startSshd(options: SshdOptions = {}): Promise<RunningSshd>
   const authorizedKeys = join(dir, 'authorized_keys');
   await writeFile(authorizedKeys, `${user.publicKey.openssh} dl-test\n`, { mode: 0o644 });
 
-  const port = await freePort();
-  const knownHostsLine = `[127.0.0.1]:${port} ${host.publicKey.openssh}`;
   const knownHostsFile = join(dir, 'known_hosts');
-  await writeFile(knownHostsFile, `${knownHostsLine}\n`);
+  const configFile = join(dir, 'sshd_config');
   const settings: Record<string, string | number> = {
     ...options.config,
-    Port: port,
     ListenAddress: '127.0.0.1',
     HostKey: join(dir, 'host_key'),
     PidFile: 'none',
@@ -140,22 +136,24 @@ export async function startSshd(options: SshdOptions = {}): Promise<RunningSshd>
     UseDNS: 'no',
     LogLevel: 'VERBOSE',
   };
-  const configFile = join(dir, 'sshd_config');
-  await writeFile(
-    configFile,
-    `${Object.entries(settings)
-      .map(([key, value]) => `${key} ${value}`)
-      .join('\n')}\n`,
-    { mode: 0o600 },
-  );
 
   const daemon = await startDaemon({
     name: 'sshd',
     binary,
-    args: ['-D', '-e', '-f', configFile],
-    port,
+    async prepare(port) {
+      await writeFile(
+        configFile,
+        `Port ${port}\n${Object.entries(settings)
+          .map(([key, value]) => `${key} ${value}`)
+          .join('\n')}\n`,
+        { mode: 0o600 },
+      );
+      return ['-D', '-e', '-f', configFile];
+    },
     cleanup: () => rm(dir, { recursive: true, force: true }),
   });
+  const knownHostsLine = `[127.0.0.1]:${daemon.port} ${host.publicKey.openssh}`;
+  await writeFile(knownHostsFile, `${knownHostsLine}\n`);
   return {
     ...daemon,
     root,
@@ -171,7 +169,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<RunningSshd>
       const name = auth.user ?? username;
       const userinfo = `${encodeURIComponent(name)}${auth.password === undefined ? '' : `:${encodeURIComponent(auth.password)}`}@`;
       const full = `${root}/${path.replace(/^\/+/, '')}`;
-      return `sftp://${userinfo}${daemon.host}:${port}${full.split('/').map(encodeURIComponent).join('/')}`;
+      return `sftp://${userinfo}${daemon.host}:${daemon.port}${full.split('/').map(encodeURIComponent).join('/')}`;
     },
     async generateKey(type = 'ed25519') {
       const file = join(dir, `extra_${Date.now()}_${Math.random().toString(36).slice(2)}`);

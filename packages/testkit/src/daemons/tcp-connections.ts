@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 const ESTABLISHED = '01';
 const LISTEN = '0A';
@@ -37,6 +38,48 @@ export function establishedConnectionsInRange(min: number, max: number): number 
   return socketsOnLocalPort(min, ESTABLISHED, max);
 }
 
+/** Inodes of the sockets listening on TCP `port`. */
+function listeningInodes(port: number): Set<string> {
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      const local = fields[1];
+      if (local === undefined || fields[3] !== LISTEN || fields[9] === undefined) continue;
+      if (Number.parseInt(local.slice(local.lastIndexOf(':') + 1), 16) === port)
+        inodes.add(fields[9]);
+    }
+  }
+  return inodes;
+}
+
+/** True when process `pid` itself holds a socket listening on TCP `port`. */
+export function listensOn(pid: number, port: number): boolean {
+  const inodes = listeningInodes(port);
+  if (inodes.size === 0) return false;
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return false;
+  }
+  for (const fd of fds) {
+    try {
+      const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (match?.[1] !== undefined && inodes.has(match[1])) return true;
+    } catch {
+      // Closed meanwhile.
+    }
+  }
+  return false;
+}
+
 /** True when something listens on TCP `port`. */
 export function isListening(port: number): boolean {
   return socketsOnLocalPort(port, LISTEN) > 0;
@@ -52,32 +95,81 @@ export interface ConnectionWatch {
   stop(): number;
 }
 
+// Runs in a worker thread: sampling costs milliseconds per call (the kernel
+// formats every socket for /proc/net/tcp; ss forks), which on the main
+// thread would slow down the very transfers being watched. `ss` filters in
+// the kernel (inet_diag), so its cost does not grow with TIME_WAIT sockets.
+const SAMPLER = `
+const { workerData } = require('node:worker_threads');
+const { execFileSync } = require('node:child_process');
+const { readFileSync } = require('node:fs');
+const state = new Int32Array(workerData.shared);
+const port = workerData.port;
+let useSs = true;
+function fromProc() {
+  let count = 0;
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try { text = readFileSync(table, 'utf8'); } catch { continue; }
+    for (const line of text.split('\\n')) {
+      const fields = line.trim().split(/\\s+/);
+      const local = fields[1];
+      if (local === undefined || fields[3] !== '01') continue;
+      if (parseInt(local.slice(local.lastIndexOf(':') + 1), 16) === port) count++;
+    }
+  }
+  return count;
+}
+function sample() {
+  if (useSs) {
+    try {
+      const out = execFileSync('ss', ['-Htn', 'state', 'established', '( sport = :' + port + ' )'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+      return out.split('\\n').filter((line) => line.trim() !== '').length;
+    } catch { useSs = false; }
+  }
+  return fromProc();
+}
+while (Atomics.load(state, 2) === 0) {
+  const n = sample();
+  if (n > Atomics.load(state, 0)) Atomics.store(state, 0, n);
+  Atomics.add(state, 1, 1);
+  Atomics.wait(state, 2, 0, workerData.intervalMs);
+}
+`;
+
 /**
- * Samples the established connections to `port` every `intervalMs` and keeps
- * the maximum: how a test proves a daemon never saw more than N connections.
+ * Samples the established connections to `port` (server side, with `ss`, or
+ * `/proc/net/tcp` where ss is missing) every `intervalMs` in a worker thread
+ * and keeps the maximum: how a test proves a daemon never saw more than N
+ * connections.
  *
  * @param intervalMs - Pause between samples. @default 5
  */
 export function watchConnections(port: number, intervalMs = 5): ConnectionWatch {
-  let max = 0;
-  let samples = 0;
-  const sample = () => {
-    samples++;
-    max = Math.max(max, establishedConnections(port));
-  };
-  sample();
-  const timer = setInterval(sample, intervalMs);
+  const shared = new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT);
+  const state = new Int32Array(shared);
+  Atomics.store(state, 0, establishedConnections(port));
+  const worker = new Worker(SAMPLER, { eval: true, workerData: { shared, port, intervalMs } });
+  worker.unref();
+  worker.on('error', () => {});
+  let stopped = false;
   return {
     get max() {
-      return max;
+      return Atomics.load(state, 0);
     },
     get samples() {
-      return samples;
+      return Atomics.load(state, 1);
     },
     stop() {
-      clearInterval(timer);
-      sample();
-      return max;
+      if (!stopped) {
+        stopped = true;
+        Atomics.store(state, 2, 1);
+        Atomics.notify(state, 2);
+        void worker.terminate();
+        const last = establishedConnections(port);
+        if (last > Atomics.load(state, 0)) Atomics.store(state, 0, last);
+      }
+      return Atomics.load(state, 0);
     },
   };
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDaemon, type RunningDaemon } from './daemon-process.js';
 import { findBinary } from './find-binary.js';
-import { freePort, freePortRange } from './free-port.js';
+import { freePortRange } from './free-port.js';
 import { establishedConnectionsInRange } from './tcp-connections.js';
 import { ensureSystemUser, type SystemUser } from './system-user.js';
 import { createTestCertificate } from './test-certificate.js';
@@ -68,14 +68,12 @@ export async function startVsftpd(options: VsftpdOptions = {}): Promise<RunningV
   await chmod(empty, 0o755);
   const logFile = join(dir, 'vsftpd.log');
 
-  const port = await freePort();
   const pasv = await freePortRange(options.passivePorts ?? 64);
   const rate = options.maxRate ?? 0;
   const settings: Record<string, string | number | boolean> = {
     listen: true,
     listen_ipv6: false,
     listen_address: '127.0.0.1',
-    listen_port: port,
     background: false,
     anonymous_enable: anonymous,
     anon_root: root,
@@ -131,17 +129,19 @@ export async function startVsftpd(options: VsftpdOptions = {}): Promise<RunningV
     });
   }
   Object.assign(settings, options.config ?? {});
-  const configText = `${Object.entries(settings)
-    .map(([key, value]) => line(key, value))
-    .join('\n')}\n`;
+  let configText = '';
   const configFile = join(dir, 'vsftpd.conf');
-  await writeFile(configFile, configText, { mode: 0o600 });
 
   const daemon = await startDaemon({
     name: 'vsftpd',
     binary,
-    args: [configFile],
-    port,
+    async prepare(port) {
+      configText = `${Object.entries({ ...settings, listen_port: port })
+        .map(([key, value]) => line(key, value))
+        .join('\n')}\n`;
+      await writeFile(configFile, configText, { mode: 0o600 });
+      return [configFile];
+    },
     log: () => readFileSync(logFile, 'utf8').slice(-16_384),
     cleanup: () => rm(dir, { recursive: true, force: true }),
   });
@@ -162,7 +162,7 @@ export async function startVsftpd(options: VsftpdOptions = {}): Promise<RunningV
           ? ''
           : `${encodeURIComponent(auth.user)}${auth.password === undefined ? '' : `:${encodeURIComponent(auth.password)}`}@`;
       const rel = path.replace(/^\/+/, '').split('/').map(encodeURIComponent).join('/');
-      return `${scheme}://${userinfo}${daemon.host}:${port}/${rel}`;
+      return `${scheme}://${userinfo}${daemon.host}:${daemon.port}/${rel}`;
     },
   };
 }
