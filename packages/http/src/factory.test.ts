@@ -7,6 +7,7 @@ import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   createDownloaderFactory,
+  rebuildDownloaderFactory,
   ErrorCodes,
   type DownloaderFactoryOptions,
   type DownloadRequest,
@@ -194,6 +195,31 @@ describe('through createDownloaderFactory', () => {
     expect(ok).toBe(100);
     expect(refreshes).toBe(1);
     expect(calls).toBe(2);
+  });
+
+  it('survives the plain-data handoff: toJSON, then rebuildDownloaderFactory with { http }', async () => {
+    const server = await fixture();
+    server.route('/private', (req, res) => {
+      if (req.headers.authorization === 'Bearer handed-over')
+        res.writeHead(200, { 'content-length': '2' }).end('ok');
+      else res.writeHead(401, { 'content-length': '0' }).end();
+    });
+    process.env.DL_HTTP_HANDOFF_TOKEN = 'handed-over';
+    try {
+      const original = factory({
+        auth: { type: 'bearer', token: { env: 'DL_HTTP_HANDOFF_TOKEN' } },
+        userAgent: 'importer/1',
+      });
+      const text = JSON.stringify(original);
+      expect(text).not.toContain('handed-over');
+      const rebuilt = rebuildDownloaderFactory(JSON.parse(text), { adapters: { http } });
+      cleanup.push(() => rebuilt.destroy());
+      const result = await rebuilt.download({ url: server.url('/private'), size: 2 });
+      expect(result.size).toBe(2);
+      expect(server.requests().at(-1)?.headers['user-agent']).toMatch(/^dl\/\S+ .*importer\/1$/);
+    } finally {
+      delete process.env.DL_HTTP_HANDOFF_TOKEN;
+    }
   });
 
   it('validates a gzip-encoded .gz as the .gz', async () => {

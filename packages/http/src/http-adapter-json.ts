@@ -1,7 +1,7 @@
+import { serializeSecret } from '@dl/core';
 import type { HttpAuth } from './auth/http-auth.js';
 import type { HttpAdapterOptions } from './http-adapter-options.js';
 import { serializeProxy } from './proxy-options.js';
-import { serializeSecret } from './secret-input.js';
 import { serializeTls } from './tls-options.js';
 
 const SENSITIVE_HEADER = /authorization|cookie|token|secret|password|api-?key|auth/i;

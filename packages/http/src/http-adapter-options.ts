@@ -2,7 +2,7 @@ import type { Dispatcher } from 'undici';
 import type { HttpAuth } from './auth/http-auth.js';
 import type { HttpProxyOptions } from './proxy-options.js';
 import type { HttpRedirectOptions } from './redirects.js';
-import type { SecretRef } from './secret-input.js';
+import type { SecretRef } from '@dl/core';
 import type { HttpTlsOptions } from './tls-options.js';
 
 /** Timeouts in milliseconds. There is no total timeout unless asked: large files must not die of being large. */

@@ -7,6 +7,7 @@ import {
   type AdapterSession,
   type Logger,
   type SessionContext,
+  resolveSecret,
 } from '@dl/core';
 import type { Dispatcher } from 'undici';
 import { AuthManager } from './auth/auth-manager.js';
@@ -15,7 +16,6 @@ import { createDispatchers, type DispatcherRouter } from './dispatchers.js';
 import type { HttpAdapterOptions, HttpTimeouts } from './http-adapter-options.js';
 import { resolveProxies } from './proxy-options.js';
 import type { HttpRedirectOptions } from './redirects.js';
-import { resolveSecret } from './secret-input.js';
 import { resolveTls } from './tls-options.js';
 import { TlsAlerts } from './tls-alerts.js';
 

@@ -4,7 +4,7 @@ export type { HttpSession } from './http-session.js';
 export type { HttpRedirectOptions } from './redirects.js';
 export type { HttpTlsOptions, PemInput } from './tls-options.js';
 export type { HttpProxyOptions } from './proxy-options.js';
-export type { SecretInput, SecretRef } from './secret-input.js';
+export type { SecretInput, SecretRef } from '@dl/core';
 export type {
   HttpAuth,
   AuthOrigins,

@@ -1,10 +1,12 @@
-import { DownloadError, ErrorCodes, redactUrl } from '@dl/core';
 import {
+  DownloadError,
+  ErrorCodes,
+  redactUrl,
   resolveSecret,
   serializeSecret,
   type SecretInput,
   type SecretRef,
-} from './secret-input.js';
+} from '@dl/core';
 import { parseNoProxy, type NoProxyMatcher } from './no-proxy.js';
 
 /**

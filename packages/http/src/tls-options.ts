@@ -1,12 +1,13 @@
 import { readFile } from 'node:fs/promises';
-import { DownloadError, ErrorCodes } from '@dl/core';
 import {
+  DownloadError,
+  ErrorCodes,
   resolveSecret,
   serializeSecret,
+  REDACTED_SECRET,
   type SecretInput,
   type SecretRef,
-  REDACTED_SECRET,
-} from './secret-input.js';
+} from '@dl/core';
 
 /**
  * PEM material: the PEM text itself (recognised by its `-----BEGIN` line),

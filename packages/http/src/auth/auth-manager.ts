@@ -1,5 +1,4 @@
-import { DownloadError, ErrorCodes, type Logger } from '@dl/core';
-import { resolveSecret } from '../secret-input.js';
+import { DownloadError, ErrorCodes, type Logger, resolveSecret } from '@dl/core';
 import { raceSignal } from '../race-signal.js';
 import { parseAuthChallenges, type AuthChallenge } from './auth-challenge.js';
 import type { HttpAuth } from './http-auth.js';

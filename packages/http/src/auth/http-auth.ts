@@ -1,4 +1,4 @@
-import type { SecretInput, SecretRef } from '../secret-input.js';
+import type { SecretInput, SecretRef } from '@dl/core';
 import type { TokenProvider } from './token-provider.js';
 
 /**

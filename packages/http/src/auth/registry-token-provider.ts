@@ -1,10 +1,11 @@
-import { DownloadError, ErrorCodes } from '@dl/core';
 import {
+  DownloadError,
+  ErrorCodes,
   resolveSecret,
   serializeSecret,
   type SecretInput,
   type SecretRef,
-} from '../secret-input.js';
+} from '@dl/core';
 import type { AuthChallenge } from './auth-challenge.js';
 import type { TokenProvider, TokenScopeRequest } from './token-provider.js';
 
