@@ -1,0 +1,4 @@
+/** Placeholder until written. */
+export async function profileDl() {
+  return [];
+}

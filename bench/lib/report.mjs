@@ -1,0 +1,69 @@
+const fmt = (n, digits = 1) =>
+  n === undefined || !Number.isFinite(n)
+    ? '–'
+    : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+const cell = (text) => String(text).replaceAll('|', '\\|');
+
+function goalText(result, row) {
+  const goals = result.goals.filter((g) => g.peer === row.tool);
+  return goals
+    .map((g) => {
+      if (row.dlRatio === undefined) return `≥ ${g.ratio}`;
+      return `≥ ${g.ratio} ${row.dlRatio >= g.ratio ? 'met' : 'not met'}`;
+    })
+    .join(', ');
+}
+
+/** One Markdown table per workload, plus the notes. */
+export function toMarkdown(report) {
+  const out = [];
+  out.push(`# dl benchmark — ${report.mode} run`, '');
+  out.push(
+    `${report.startedAt}, ${report.machine.cpus} cores, ${report.machine.memoryGb} GB, Node ${report.machine.node}, ` +
+      `${report.runs} run(s) per tool, tools alternated. Medians of wall time; rate = amount ÷ median wall time ` +
+      '(MB = 10⁶ bytes). Peak RSS: GNU time "Maximum resident set size" (the largest process of the tool), highest run. ' +
+      'Conns: most established connections the server saw (ss, every 20 ms). Failed: files missing or not matching ' +
+      'the generated data, verified afterwards, summed over runs. dl ÷ tool: dl rate ÷ tool rate (> 1: dl is faster).',
+    '',
+  );
+  for (const note of report.notes) out.push(`> ${note}`, '');
+  out.push(
+    'Tool versions: ' +
+      Object.entries(report.versions)
+        .map(([k, v]) => `${k} ${v}`)
+        .join('; '),
+    '',
+  );
+  for (const result of report.results) {
+    out.push(`## ${result.id}: ${result.title}`, '');
+    if (result.skipped) {
+      out.push(`Not run: ${result.skipped}`, '');
+      continue;
+    }
+    out.push(
+      `| tool | median s | ${result.unit} | peak RSS MB | conns | failed | dl ÷ tool | goal |`,
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    );
+    for (const row of result.rows) {
+      if (row.unavailable) {
+        out.push(
+          `| ${cell(row.tool)} | – | – | – | – | – | – | not available: ${cell(row.unavailable)} |`,
+        );
+        continue;
+      }
+      const conns = Object.entries(row.maxConnections)
+        .map(([k, v]) => (Object.keys(row.maxConnections).length > 1 ? `${k} ${v}` : String(v)))
+        .join(', ');
+      const failed =
+        row.failedRuns > 0 ? `${row.failedFiles} (${row.failedRuns} run(s) failed)` : '0';
+      out.push(
+        `| ${cell(row.tool)} | ${fmt(row.medianWallS, 2)} | ${fmt(row.rate, result.unit === 'MB/s' ? 1 : 0)} | ${fmt(row.peakRssMb, 0)} | ${conns} | ${failed} | ${row.dlRatio === undefined ? '' : fmt(row.dlRatio, 2)} | ${goalText(result, row)} |`,
+      );
+    }
+    out.push('');
+    for (const note of result.notes) out.push(`- ${note}`);
+    if (result.notes.length > 0) out.push('');
+  }
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,157 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { measure, run } from './proc.mjs';
+import { verifyOutput } from './data.mjs';
+
+export const median = (values) => {
+  const sorted = values.filter((v) => v !== undefined && Number.isFinite(v)).sort((a, b) => a - b);
+  if (sorted.length === 0) return undefined;
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+/**
+ * Runs one workload: every tool gets a one-file probe (a tool that cannot do
+ * the protocol, or is missing, gets a row saying why instead of N failed
+ * runs), then `runs` rounds in which every tool runs once, the order rotated
+ * each round. Every run writes to a fresh folder, every file is verified
+ * against the generated data afterwards (outside the timing) and the folder
+ * is removed.
+ *
+ * workload: { id, title, unit: 'files' | 'bytes', amount, items(), outBase,
+ *             watch: [{ name, start() }], tools: [tool], runs, timeoutMs,
+ *             unavailable?: { [toolName]: reason } }
+ */
+export async function runWorkload(workload, ctx) {
+  const { log, scratch } = ctx;
+  const itemsOf = () => workload.items();
+  const entries = () =>
+    map(itemsOf(), (it) => ({ path: it.path, size: it.size, sha256: it.sha256 }));
+  const rows = [];
+  const active = [];
+  for (const tool of workload.tools) {
+    const row = { tool: tool.name, runs: [], unavailable: workload.unavailable?.[tool.name] };
+    rows.push(row);
+    if (row.unavailable) continue;
+    const first = () => take(itemsOf(), 1);
+    const probeCommand = await tool.prepare(scratch, first, `${workload.id}-probe`);
+    const probe = await once(probeCommand, {
+      outBase: workload.outBase,
+      scratch,
+      entries: () => map(first(), (it) => ({ path: it.path, size: it.size, sha256: it.sha256 })),
+      timeoutMs: 60_000,
+      watch: [],
+    });
+    if (probe.failed > 0 || probe.exitCode !== 0) {
+      row.unavailable = `probe of one file failed (exit ${probe.exitCode}): ${summarize(probe.stderr || probe.stdout)}`;
+      log(`  ${tool.name}: unavailable — ${row.unavailable}`);
+      continue;
+    }
+    active.push({ tool, row, command: await tool.prepare(scratch, itemsOf, workload.id) });
+  }
+  for (let round = 0; round < workload.runs; round++) {
+    const order = active.map((_, i) => active[(i + round) % active.length]);
+    for (const { tool, row, command } of order) {
+      const result = await once(command, {
+        outBase: workload.outBase,
+        scratch,
+        entries,
+        timeoutMs: workload.timeoutMs,
+        watch: workload.watch,
+        sync: workload.sync,
+      });
+      row.runs.push(result);
+      log(
+        `  ${workload.id} run ${round + 1}/${workload.runs} ${tool.name}: ${(result.wallMs / 1000).toFixed(2)} s, ` +
+          `${result.maxRssKb === undefined ? '?' : Math.round(result.maxRssKb / 1024)} MB RSS, ` +
+          `conns ${JSON.stringify(result.connections)}, failed ${result.failed}` +
+          `${result.exitCode !== 0 ? `, exit ${result.exitCode}: ${summarize(result.stderr)}` : ''}`,
+      );
+    }
+  }
+  return summarizeWorkload(workload, rows);
+}
+
+async function once(command, { outBase, scratch, entries, timeoutMs, watch, sync }) {
+  const outDir = await mkdtemp(join(outBase, 'dl-bench-out-'));
+  try {
+    const [file, args] = command(outDir);
+    const m = await measure(file, args, { cwd: outDir, scratch, timeoutMs, watch });
+    const v = await verifyOutput(outDir, entries());
+    return {
+      wallMs: m.wallMs,
+      exitCode: m.exitCode,
+      timedOut: m.timedOut,
+      maxRssKb: m.maxRssKb,
+      connections: m.connections,
+      expected: v.expected,
+      ok: v.ok,
+      failed: v.missing + v.corrupt,
+      missing: v.missing,
+      corrupt: v.corrupt,
+      extraFiles: v.extra,
+      examples: v.examples,
+      stderr: m.stderr.slice(-1500),
+      stdout: m.stdout.slice(-500),
+    };
+  } finally {
+    await rm(outDir, { recursive: true, force: true });
+    // Dirty pages of one run must not be flushed during the next one.
+    if (sync) await run('sync', [], { allowFailure: true });
+  }
+}
+
+function summarizeWorkload(workload, rows) {
+  const per = workload.unit === 'bytes' ? 1e6 : 1;
+  for (const row of rows) {
+    if (row.unavailable) continue;
+    const wall = median(row.runs.map((r) => r.wallMs));
+    row.medianWallS = wall / 1000;
+    row.rate = workload.amount / per / row.medianWallS;
+    row.peakRssMb = Math.max(...row.runs.map((r) => r.maxRssKb ?? 0)) / 1024;
+    row.medianRssMb = median(row.runs.map((r) => r.maxRssKb)) / 1024;
+    row.maxConnections = {};
+    for (const r of row.runs)
+      for (const [name, n] of Object.entries(r.connections))
+        row.maxConnections[name] = Math.max(row.maxConnections[name] ?? 0, n);
+    row.failedFiles = row.runs.reduce((sum, r) => sum + r.failed, 0);
+    row.failedRuns = row.runs.filter((r) => r.failed > 0 || r.exitCode !== 0).length;
+    row.extraFiles = Math.max(...row.runs.map((r) => r.extraFiles));
+  }
+  const dl = rows.find((r) => r.tool === 'dl');
+  for (const row of rows) {
+    if (row === dl || row.unavailable || !dl || dl.unavailable) continue;
+    row.dlRatio = dl.rate / row.rate;
+  }
+  return {
+    id: workload.id,
+    title: workload.title,
+    unit: workload.unit === 'bytes' ? 'MB/s' : 'files/s',
+    amount: workload.amount,
+    runs: workload.runs,
+    goals: workload.goals ?? [],
+    notes: workload.notes ?? [],
+    rows,
+  };
+}
+
+function summarize(text) {
+  const lines = String(text ?? '')
+    .trim()
+    .split('\n')
+    .filter(Boolean);
+  return lines.slice(-3).join(' | ').slice(0, 400) || '(no output)';
+}
+
+function* map(iterable, fn) {
+  for (const x of iterable) yield fn(x);
+}
+
+function* take(iterable, n) {
+  if (n <= 0) return;
+  let i = 0;
+  for (const x of iterable) {
+    yield x;
+    if (++i >= n) return;
+  }
+}
