@@ -52,3 +52,14 @@ export {
   type SecretInput,
   type SecretRef,
 } from './config/secret-input.js';
+
+export { createStreamer, type Streamer } from './bridge/streamer.js';
+export type {
+  StreamerOptions,
+  StreamTarget,
+  StreamClientRequest,
+  StreamOutcome,
+  StreamSource,
+  HeaderFilter,
+  HeaderContext,
+} from './bridge/streamer-options.js';
