@@ -119,6 +119,10 @@ export async function openHttp(
 
       let offset = 0;
       let size: number | undefined;
+      let skip = 0;
+      let take: number | undefined;
+      const coding = session.decode ? encodingOf(response) : undefined;
+      const announced = contentLength(response.headers);
       if (status === 206) {
         const range = parseContentRange(header(response.headers['content-range']));
         const fits =
@@ -141,22 +145,44 @@ export async function openHttp(
         offset = range.first;
         size = range.complete;
       } else {
-        size = session.decode && encodingOf(response) ? undefined : contentLength(response.headers);
+        size = coding ? undefined : announced;
+        const partial = request.download.range;
+        if (partial !== undefined && coding === undefined) {
+          // A partial read the server answered whole: cut the range out here rather than fail.
+          skip = partial.start;
+          take = partial.end === undefined ? undefined : partial.end - partial.start + 1;
+          if (announced !== undefined && skip > 0 && skip >= announced) {
+            response.body.destroy();
+            throw new DownloadError(
+              `The range starts beyond the end of the resource (${announced} bytes)`,
+              {
+                code: ErrorCodes.RemoteRejected,
+                url,
+                details: { size: announced, start: skip },
+              },
+            );
+          }
+          offset = skip;
+        }
       }
 
-      const coding = session.decode ? encodingOf(response) : undefined;
+      const rest = announced === undefined ? undefined : announced - skip;
+      const length = coding ? undefined : take === undefined ? rest : Math.min(take, rest ?? take);
       const metadata = responseMetadata(response.headers, {
         url,
         status,
         offset,
         size,
+        length,
         decoded: coding !== undefined,
       });
       checkExpectedSize(metadata, request, url, response.body);
       return {
         metadata,
         body: responseBody(response.body, {
-          length: contentLength(response.headers),
+          length: announced,
+          skip,
+          take,
           decode: coding,
           url,
           callerSignal: request.signal,

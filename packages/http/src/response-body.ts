@@ -8,6 +8,10 @@ import { networkError } from './network-errors.js';
 export interface BodyOptions {
   /** `Content-Length` of this response, when sent. */
   readonly length: number | undefined;
+  /** Leading bytes to drop (a partial read answered with the whole resource). @default 0 */
+  readonly skip?: number;
+  /** Bytes to deliver after `skip`, then stop. @default all */
+  readonly take?: number;
   /** Content coding to undo (only with opt-in decoding). */
   readonly decode: 'gzip' | 'deflate' | 'br' | undefined;
   readonly url: URL;
@@ -39,10 +43,15 @@ export function responseBody(raw: Readable, options: BodyOptions): AsyncIterable
 
 async function* received(raw: Readable, options: BodyOptions): AsyncGenerator<Uint8Array> {
   const { length, url } = options;
+  const skip = options.skip ?? 0;
+  const end = options.take === undefined ? Number.POSITIVE_INFINITY : skip + options.take;
+  const whole = skip === 0 && end === Number.POSITIVE_INFINITY;
   let count = 0;
   let complete = false;
+  let cut = false;
   try {
     for await (const chunk of raw as AsyncIterable<Uint8Array>) {
+      const before = count;
       count += chunk.byteLength;
       if (length !== undefined && count > length) {
         throw protocolError(
@@ -52,9 +61,19 @@ async function* received(raw: Readable, options: BodyOptions): AsyncGenerator<Ui
           length,
         );
       }
-      yield chunk;
+      if (whole) {
+        yield chunk;
+        continue;
+      }
+      const from = Math.max(0, skip - before);
+      const to = Math.min(chunk.byteLength, end - before);
+      if (to > from) yield chunk.subarray(from, to);
+      if (count >= end) {
+        cut = true;
+        break;
+      }
     }
-    if (length !== undefined && count < length) {
+    if (!cut && length !== undefined && count < length) {
       throw protocolError(`The body ended after ${count} of ${length} bytes`, url, count, length);
     }
     complete = true;
@@ -79,7 +98,8 @@ async function* received(raw: Readable, options: BodyOptions): AsyncGenerator<Ui
     throw options.scrub(mapped);
   } finally {
     options.control.dispose();
-    if (!complete) raw.destroy();
+    // A cut-short body leaves bytes on the connection: it cannot be reused.
+    if (!complete || cut) raw.destroy();
   }
 }
 

@@ -22,6 +22,8 @@ export interface MetadataFacts {
   readonly offset: number;
   /** Size of the whole resource (a 206's complete length), when known. */
   readonly size: number | undefined;
+  /** Body bytes this response will deliver, when known. */
+  readonly length: number | undefined;
   /** True when the body is being decoded: lengths and digests of the encoded bytes do not apply. */
   readonly decoded: boolean;
 }
@@ -34,7 +36,7 @@ export function responseMetadata(raw: IncomingHttpHeaders, facts: MetadataFacts)
     headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   if (facts.decoded) for (const name of ENCODING_HEADERS) delete headers[name];
-  const length = facts.decoded ? undefined : contentLength(raw);
+  const length = facts.decoded ? undefined : facts.length;
   const digests = facts.decoded
     ? undefined
     : parseDigestHeaders(raw, { contentIsRepresentation: facts.status === 200 });

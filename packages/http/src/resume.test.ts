@@ -139,4 +139,32 @@ describe('resume', () => {
     expect(resource.metadata.length).toBe(100);
     expect(Buffer.compare(await readAll(resource.body), data.subarray(100, 200))).toBe(0);
   });
+
+  it('cuts a partial read out of a whole answer when the server ignores Range', async () => {
+    const { server, adapter, session } = await setup();
+    server.route('/whole', (_req, res) =>
+      res.writeHead(200, { 'content-length': String(data.length) }).end(data),
+    );
+    const download = { url: server.url('/whole'), range: { start: 70_000, end: 70_099 } };
+    const resource = await adapter.open(
+      session,
+      openRequest(server.url('/whole'), { offset: 70_000, end: 70_099, download }),
+    );
+    expect(server.requests().at(-1)?.headers.range).toBe('bytes=70000-70099');
+    expect(resource.metadata).toMatchObject({
+      status: 200,
+      offset: 70_000,
+      length: 100,
+      size: data.length,
+    });
+    expect(Buffer.compare(await readAll(resource.body), data.subarray(70_000, 70_100))).toBe(0);
+
+    const open = { url: server.url('/whole'), range: { start: 99_990 } };
+    const tail = await adapter.open(
+      session,
+      openRequest(server.url('/whole'), { offset: 99_990, download: open }),
+    );
+    expect(tail.metadata.length).toBe(10);
+    expect(Buffer.compare(await readAll(tail.body), data.subarray(99_990))).toBe(0);
+  });
 });
