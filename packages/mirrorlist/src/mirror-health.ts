@@ -1,0 +1,127 @@
+import { abortError } from '@dl/core';
+
+/** Cool-down settings. */
+export interface HealthSettings {
+  readonly cooldownMs: number;
+  readonly maxCooldownMs: number;
+  readonly badBytesCooldownMs: number;
+  readonly maxConnectionsPerMirror: number;
+}
+
+/** What is known about one mirror host. */
+interface HostHealth {
+  /** Failures in a row since the last success. */
+  failures: number;
+  /** Ranked last until then (epoch ms). */
+  coolUntil: number;
+  /** Bytes per millisecond, smoothed; undefined until measured. */
+  rate: number | undefined;
+  inFlight: number;
+}
+
+/** The share a new measurement has in the smoothed throughput. */
+const RATE_WEIGHT = 0.3;
+
+/**
+ * Health of mirror hosts within one interceptor instance (one factory):
+ * failures in a row, cool-downs, measured throughput and transfers in
+ * flight, with a per-host cap on those. No timers: cool-downs are deadlines
+ * compared with the clock.
+ */
+export class MirrorHealth {
+  readonly #hosts = new Map<string, HostHealth>();
+  readonly #waiters = new Set<() => void>();
+
+  constructor(private readonly settings: HealthSettings) {}
+
+  #host(origin: string): HostHealth {
+    let host = this.#hosts.get(origin);
+    if (host === undefined) {
+      host = { failures: 0, coolUntil: 0, rate: undefined, inFlight: 0 };
+      this.#hosts.set(origin, host);
+    }
+    return host;
+  }
+
+  /** Milliseconds of cool-down left (0 when healthy). */
+  coolingFor(origin: string, now = Date.now()): number {
+    return Math.max(0, (this.#hosts.get(origin)?.coolUntil ?? 0) - now);
+  }
+
+  /** Smoothed throughput in bytes per millisecond, when measured. */
+  rate(origin: string): number | undefined {
+    return this.#hosts.get(origin)?.rate;
+  }
+
+  inFlight(origin: string): number {
+    return this.#hosts.get(origin)?.inFlight ?? 0;
+  }
+
+  /** Takes a transfer slot on `origin` if one is free under `limit`. */
+  tryAcquire(origin: string, limit: number | undefined): boolean {
+    const host = this.#host(origin);
+    const cap = Math.min(limit ?? Infinity, this.settings.maxConnectionsPerMirror);
+    if (host.inFlight >= cap) return false;
+    host.inFlight++;
+    return true;
+  }
+
+  release(origin: string): void {
+    const host = this.#host(origin);
+    host.inFlight = Math.max(0, host.inFlight - 1);
+    const waiters = [...this.#waiters];
+    this.#waiters.clear();
+    for (const wake of waiters) wake();
+  }
+
+  /** Resolves when any slot is released; rejects when `signal` aborts. */
+  released(signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return Promise.reject(abortError(signal.reason));
+    return new Promise((resolve, reject) => {
+      const wake = () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      const onAbort = () => {
+        this.#waiters.delete(wake);
+        reject(abortError(signal.reason));
+      };
+      this.#waiters.add(wake);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** A transfer ended well: failures forgotten, throughput measured. */
+  succeeded(origin: string, bytes: number, durationMs: number): void {
+    const host = this.#host(origin);
+    host.failures = 0;
+    host.coolUntil = 0;
+    this.measured(origin, bytes, durationMs);
+  }
+
+  /** Bytes arrived at this pace (failed transfers count too). */
+  measured(origin: string, bytes: number, durationMs: number): void {
+    if (bytes <= 0) return;
+    const host = this.#host(origin);
+    const sample = bytes / Math.max(1, durationMs);
+    host.rate = host.rate === undefined ? sample : host.rate + RATE_WEIGHT * (sample - host.rate);
+  }
+
+  /** The mirror failed: demoted for a cool-down that doubles with each failure in a row. */
+  failed(origin: string, now = Date.now()): void {
+    const host = this.#host(origin);
+    host.failures++;
+    const cooldown = Math.min(
+      this.settings.maxCooldownMs,
+      this.settings.cooldownMs * 2 ** Math.min(30, host.failures - 1),
+    );
+    host.coolUntil = Math.max(host.coolUntil, now + cooldown);
+  }
+
+  /** The mirror served bad bytes: the long cool-down. */
+  servedBadBytes(origin: string, now = Date.now()): void {
+    const host = this.#host(origin);
+    host.failures++;
+    host.coolUntil = Math.max(host.coolUntil, now + this.settings.badBytesCooldownMs);
+  }
+}

@@ -1,0 +1,240 @@
+import {
+  DownloadError,
+  ErrorCodes,
+  abortError,
+  redactUrl,
+  toDownloadError,
+  type OpenFunction,
+} from '@dl/core';
+import { asBase, entryUrl } from './entry-url.js';
+import { parseMetalink } from './metalink.js';
+import { parseMirrorList } from './mirror-list.js';
+import { MirrorListError } from './mirrorlist-error.js';
+import { metalinkMirrors, MirrorSet, type DescribedFile, type Mirror } from './mirror-set.js';
+import type { MirrorEntry, MirrorSetOptions } from './mirrors-options.js';
+import { readDocument } from './read-document.js';
+
+/** What the loader needs from the interceptor's options. */
+export interface LoaderSettings {
+  readonly allowedSchemes: readonly string[];
+  readonly listTtlMs: number;
+  readonly maxDocumentBytes: number;
+}
+
+interface Cached {
+  readonly set: MirrorSet;
+  readonly expiresAt: number;
+}
+
+interface Pending {
+  readonly promise: Promise<MirrorSet>;
+  readonly controller: AbortController;
+  waiters: number;
+}
+
+/** How long a stale set is kept after a failed refresh before the list is asked again. */
+const STALE_RETRY_MS = 60_000;
+
+/**
+ * Loads the mirror sets of one interceptor instance (one factory): inline
+ * mirrors at once, remote lists through `next` on first use, cached for
+ * `listTtlMs`. Concurrent requests share one fetch; a failed refresh keeps
+ * the previous list for a while rather than failing downloads.
+ */
+export class SetLoader {
+  readonly #cache = new Map<string, Cached>();
+  readonly #pending = new Map<string, Pending>();
+  /** Inline mirrors by set, ready before any fetch (used to match request URLs). */
+  readonly inline: ReadonlyMap<string, readonly Mirror[]>;
+
+  constructor(
+    readonly sets: Readonly<Record<string, MirrorSetOptions>>,
+    private readonly next: OpenFunction,
+    private readonly settings: LoaderSettings,
+  ) {
+    const inline = new Map<string, Mirror[]>();
+    for (const [name, options] of Object.entries(sets))
+      inline.set(name, inlineMirrors(name, options));
+    this.inline = inline;
+  }
+
+  /** The set as it stands now, fetching its list when it has none or it expired. */
+  async load(name: string, signal: AbortSignal): Promise<MirrorSet> {
+    const options = this.sets[name]!;
+    const cached = this.#cache.get(name);
+    const now = Date.now();
+    if (options.list === undefined) {
+      if (cached) return cached.set;
+      const set = new MirrorSet(name, this.inline.get(name) ?? [], new Map());
+      this.#cache.set(name, { set, expiresAt: Infinity });
+      return set;
+    }
+    if (cached && cached.expiresAt > now) return cached.set;
+    try {
+      return await this.#shared(name, options, signal);
+    } catch (error) {
+      if (signal.aborted) throw error;
+      // A list that cannot be fetched now: keep what we had, or the inline mirrors alone.
+      const inline = this.inline.get(name) ?? [];
+      const fallback =
+        cached?.set ??
+        (inline.length > 0 && !MirrorListError.isInstance(error)
+          ? new MirrorSet(name, inline, new Map())
+          : undefined);
+      if (fallback === undefined) throw error;
+      const retryAt = now + Math.min(STALE_RETRY_MS, this.settings.listTtlMs);
+      this.#cache.set(name, { set: fallback, expiresAt: retryAt });
+      return fallback;
+    }
+  }
+
+  #shared(name: string, options: MirrorSetOptions, signal: AbortSignal): Promise<MirrorSet> {
+    if (signal.aborted) return Promise.reject(abortError(signal.reason));
+    let pending = this.#pending.get(name);
+    if (pending === undefined) {
+      const controller = new AbortController();
+      const promise = this.#fetch(name, options, controller.signal).finally(() => {
+        this.#pending.delete(name);
+      });
+      promise.catch(() => {});
+      pending = { promise, controller, waiters: 0 };
+      this.#pending.set(name, pending);
+    }
+    const shared = pending;
+    shared.waiters++;
+    return new Promise<MirrorSet>((resolve, reject) => {
+      const leave = () => {
+        signal.removeEventListener('abort', onAbort);
+        shared.waiters--;
+      };
+      const onAbort = () => {
+        leave();
+        // Nobody waits any more: stop the fetch so its connection is freed.
+        if (shared.waiters === 0) shared.controller.abort(signal.reason);
+        reject(abortError(signal.reason));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      shared.promise.then(
+        (set) => {
+          leave();
+          resolve(set);
+        },
+        (error: unknown) => {
+          leave();
+          reject(error);
+        },
+      );
+    });
+  }
+
+  async #fetch(name: string, options: MirrorSetOptions, signal: AbortSignal): Promise<MirrorSet> {
+    const listUrl = new URL(options.list!);
+    const source = redactUrl(listUrl);
+    const started = Date.now();
+    let text: string;
+    try {
+      const resource = await this.next({
+        url: listUrl,
+        offset: 0,
+        headers: {},
+        signal,
+        attempt: 1,
+        download: { url: listUrl.href },
+      });
+      let bytes = 0;
+      try {
+        text = await readDocument(resource.body, this.settings.maxDocumentBytes, source);
+        bytes = Buffer.byteLength(text);
+        resource.onSettled?.({ ok: true, bytes, durationMs: Date.now() - started });
+      } catch (error) {
+        resource.onSettled?.({
+          ok: false,
+          error: toDownloadError(error, listUrl),
+          bytes,
+          durationMs: Date.now() - started,
+        });
+        throw error;
+      }
+    } catch (error) {
+      if (MirrorListError.isInstance(error) || signal.aborted) throw error;
+      const cause = toDownloadError(error, listUrl);
+      throw new DownloadError(
+        `The list of mirror set "${name}" could not be fetched: ${cause.message}`,
+        {
+          code: cause.code,
+          retryable: cause.retryable,
+          url: listUrl,
+          cause,
+          details: { set: name, list: source },
+          ...(cause.retryAfterMs === undefined ? {} : { retryAfterMs: cause.retryAfterMs }),
+        },
+      );
+    }
+    const inline = this.inline.get(name) ?? [];
+    const parseOptions = {
+      source,
+      documentUrl: listUrl,
+      allowedSchemes: this.settings.allowedSchemes,
+      maxDocumentBytes: this.settings.maxDocumentBytes,
+    };
+    const metalink =
+      options.format === 'metalink' ||
+      (options.format !== 'mirrorlist' && /^\uFEFF?\s*</.test(text));
+    let remote: Mirror[];
+    let files = new Map<string, DescribedFile>();
+    if (metalink) {
+      const parsed = parseMetalink(text, parseOptions);
+      const built = metalinkMirrors(parsed, options.metalinkPath, inline.length, inline.length);
+      remote = built.mirrors;
+      files = built.files;
+      if (remote.length === 0 && [...files.values()].every((f) => f.sources.length === 0)) {
+        throw noMirrors(source, parsed.skipped[0]?.reason);
+      }
+    } else {
+      const parsed = parseMirrorList(text, parseOptions);
+      remote = parsed.bases.map((base, i) => ({
+        key: base.href,
+        base,
+        priority: inline.length + i,
+        order: inline.length + i,
+        trusted: false,
+      }));
+    }
+    const known = new Set(inline.map((m) => m.key));
+    const set = new MirrorSet(name, [...inline, ...remote.filter((m) => !known.has(m.key))], files);
+    this.#cache.set(name, { set, expiresAt: Date.now() + this.settings.listTtlMs });
+    return set;
+  }
+}
+
+function noMirrors(source: string, reason: string | undefined): MirrorListError {
+  return new MirrorListError(
+    reason === undefined
+      ? 'The metalink lists no usable URL'
+      : `The metalink lists no usable URL; the first was refused: ${reason}`,
+    { problem: 'no-mirrors', source },
+  );
+}
+
+/** The caller's own mirrors: trusted, checked only for being URLs. */
+export function inlineMirrors(name: string, options: MirrorSetOptions): Mirror[] {
+  return (options.mirrors ?? []).map((entry: string | MirrorEntry, order) => {
+    const spec = typeof entry === 'string' ? { url: entry } : entry;
+    const url = entryUrl(spec.url, { allowedSchemes: new Set(), trusted: true });
+    if (typeof url === 'string') {
+      throw new DownloadError(`Invalid mirrors option sets.${name}.mirrors[${order}]: ${url}`, {
+        code: ErrorCodes.InvalidRequest,
+      });
+    }
+    const base = asBase(url);
+    return {
+      key: base.href,
+      base,
+      priority: spec.priority ?? order,
+      order,
+      ...(spec.location === undefined ? {} : { location: spec.location.toLowerCase() }),
+      ...(spec.maxConnections === undefined ? {} : { maxConnections: spec.maxConnections }),
+      trusted: true,
+    };
+  });
+}
