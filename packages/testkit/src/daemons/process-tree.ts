@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 function parentOf(pid: number): number | undefined {
   try {
@@ -46,4 +46,26 @@ export function killAll(pids: readonly number[], signal: NodeJS.Signals = 'SIGKI
     }
   }
   return killed;
+}
+
+/** How many descriptors the processes hold open on files under `folder` (Linux `/proc/PID/fd`). */
+export function openFilesUnder(pids: readonly number[], folder: string): number {
+  const prefix = folder.endsWith('/') ? folder : `${folder}/`;
+  let count = 0;
+  for (const pid of pids) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        if (readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith(prefix)) count++;
+      } catch {
+        // Closed meanwhile.
+      }
+    }
+  }
+  return count;
 }

@@ -4,6 +4,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { startDaemon, type RunningDaemon } from './daemon-process.js';
 import { findBinary } from './find-binary.js';
+import { descendants, openFilesUnder } from './process-tree.js';
 import { runChecked } from './run-command.js';
 import type { SshdOptions } from './sshd-options.js';
 import { ensureSystemUser } from './system-user.js';
@@ -34,6 +35,8 @@ export interface RunningSshd extends RunningDaemon {
   readonly passphrase: string | undefined;
   /** The server's host key. */
   readonly hostKey: SshPublicKey;
+  /** Files under {@link root} the server's sessions hold open now: SFTP transfers in flight. */
+  openFiles(): number;
   /** A `known_hosts` line for this server (`[127.0.0.1]:PORT ssh-ed25519 AAAA…`). */
   readonly knownHostsLine: string;
   /** A `known_hosts` file holding {@link knownHostsLine}. */
@@ -165,6 +168,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<RunningSshd>
     hostKey: host.publicKey,
     knownHostsLine,
     knownHostsFile,
+    openFiles: () => openFilesUnder(descendants(daemon.pid), root),
     url(path, auth = {}) {
       const name = auth.user ?? username;
       const userinfo = `${encodeURIComponent(name)}${auth.password === undefined ? '' : `:${encodeURIComponent(auth.password)}`}@`;
