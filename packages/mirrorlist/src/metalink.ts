@@ -227,7 +227,7 @@ function parseFile(
         fail('bad-size', m, at),
       );
       const stamp = doc.children(a, 'timestamp')[0];
-      const timestamp = stamp === undefined ? undefined : count(doc.text(stamp, 'a timestamp'));
+      const timestamp = stamp === undefined ? undefined : seconds(doc.text(stamp, 'a timestamp'));
       return {
         ...(altSize === undefined ? {} : { size: altSize }),
         digests: parseDigests(doc, doc.children(a, 'verification'), (m, at) =>
@@ -297,6 +297,10 @@ function parseDigests(
 function count(text: string | undefined): number | undefined {
   if (text === undefined || !/^[0-9]{1,9}$/.test(text)) return undefined;
   return Number(text);
+}
+
+function seconds(text: string): number | undefined {
+  return /^[0-9]{1,12}$/.test(text) ? Number(text) : undefined;
 }
 
 /** Metalink 3 preference (higher first, 1-100) as a rank (lower first). */
