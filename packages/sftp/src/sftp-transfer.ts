@@ -45,7 +45,7 @@ export async function transfer(
     signal.aborted ? abortError(signal.reason, url) : toSftpError(error, url, secrets);
 
   let settled = false;
-  let stream: Readable | undefined;
+  let stream: Readable | undefined = undefined;
   let fallback: NodeJS.Timeout | undefined;
   const settle = (keep: boolean) => {
     if (settled) return;
