@@ -88,12 +88,22 @@ export class HttpSession implements AdapterSession {
       context.log.warn('http: TLS certificate verification is turned off');
     const proxies = await resolveProxies(options.proxy);
     for (const s of proxies?.secrets ?? []) secrets.add(s);
+    const destroyed = new AbortController();
+    // Every attempt in flight listens to it: hundreds are normal, not a leak.
+    setMaxListeners(0, destroyed.signal);
+    // Token services are reached through this same session (its TLS, proxy and limits).
+    const self: { session?: HttpSession } = {};
+    const fetch: TokenFetch = async (url, init) => {
+      if (!self.session) throw new Error('unreachable: token fetch before the session exists');
+      return self.session.fetchSmall(url, init.headers ?? {}, init.signal);
+    };
+    // Everything that can fail is resolved before anything that needs closing is made.
+    const auth = await AuthManager.create(options.auth, fetch, destroyed.signal, context.log);
     const alerts = new TlsAlerts();
-    const connections = Math.max(1, Math.floor(context.maxConnectionsPerHost));
     const router = options.dispatcher
       ? undefined
       : createDispatchers({
-          connections,
+          connections: Math.max(1, Math.floor(context.maxConnectionsPerHost)),
           tls,
           proxies,
           connectTimeout: options.timeouts?.connect ?? DEFAULT_TIMEOUTS.connect,
@@ -101,19 +111,9 @@ export class HttpSession implements AdapterSession {
           allowH2: options.allowH2 === true,
           alerts,
         });
-    const destroyed = new AbortController();
-    // Every attempt in flight listens to it: hundreds are normal, not a leak.
-    setMaxListeners(0, destroyed.signal);
     const onContextAbort = () => destroyed.abort(context.signal.reason);
     if (context.signal.aborted) onContextAbort();
     else context.signal.addEventListener('abort', onContextAbort, { once: true });
-    // Token services are reached through this same session (its TLS, proxy and limits).
-    const self: { session?: HttpSession } = {};
-    const fetch: TokenFetch = async (url, init) => {
-      if (!self.session) throw new Error('unreachable: token fetch before the session exists');
-      return self.session.fetchSmall(url, init.headers ?? {}, init.signal);
-    };
-    const auth = await AuthManager.create(options.auth, fetch, destroyed.signal, context.log);
     self.session = new HttpSession({
       options,
       context,
@@ -181,7 +181,7 @@ export class HttpSession implements AdapterSession {
 
   /** Text with every secret this session knows removed. */
   scrub(text: string): string {
-    return redactText(text, [...this.#secrets, ...this.auth.secrets]);
+    return redactText(text, [...this.#secrets, ...this.auth.secrets()]);
   }
 
   /** Graceful: waits for requests in flight, then closes every connection. */

@@ -35,8 +35,7 @@ export class AuthManager {
   readonly #tokens = new Map<string, CachedToken>();
   readonly #inflight = new Map<string, Promise<string>>();
   readonly #lastChallenge = new Map<string, AuthChallenge>();
-  /** Secrets (resolved passwords, static and fetched tokens) to scrub from any text. */
-  readonly secrets = new Set<string>();
+  readonly #static = new Set<string>();
 
   private constructor(
     entries: readonly Entry[],
@@ -98,8 +97,13 @@ export class AuthManager {
       }),
     );
     const manager = new AuthManager(entries, fetch, signal, log);
-    for (const s of secrets) manager.secrets.add(s);
+    for (const s of secrets) manager.#static.add(s);
     return manager;
+  }
+
+  /** Secrets to scrub from any text: resolved passwords, static tokens and the tokens cached now. */
+  secrets(): string[] {
+    return [...this.#static, ...[...this.#tokens.values()].map((t) => t.token)];
   }
 
   /** Remembers a registry-style challenge so later requests can fetch a token first. */
@@ -187,7 +191,6 @@ export class AuthManager {
         });
         const token = typeof grant === 'string' ? grant : grant.token;
         const lifetime = typeof grant === 'string' ? undefined : grant.expiresInMs;
-        this.secrets.add(token);
         const margin = lifetime === undefined ? 0 : Math.min(10_000, lifetime / 4);
         this.#tokens.set(scope.key, {
           token,
