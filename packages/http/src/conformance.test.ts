@@ -1,12 +1,14 @@
-import { it } from 'vitest';
+import { afterAll, it } from 'vitest';
 import {
   adapterConformance,
   httpConformanceFixture,
   type HttpConformanceFixture,
 } from '@dl/testkit';
 import { http } from './index.js';
-import { testCertificates } from './test-support/certificates.js';
+import { removeTestCertificates, testCertificates } from './test-support/certificates.js';
 import { startTlsFront } from './test-support/tls-front.js';
+
+afterAll(removeTestCertificates);
 
 adapterConformance(it, {
   name: 'http',

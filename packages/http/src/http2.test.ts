@@ -1,9 +1,11 @@
 import { createSecureServer, type Http2SecureServer } from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createDownloaderFactory } from '@dl/core';
 import { http } from './index.js';
-import { testCertificates } from './test-support/certificates.js';
+import { removeTestCertificates, testCertificates } from './test-support/certificates.js';
+
+afterAll(removeTestCertificates);
 
 const cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {

@@ -1,12 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ErrorCodes } from '@dl/core';
 import { startHttpFixture } from '@dl/testkit';
 import { http, type HttpAdapterOptions } from './index.js';
 import type { HttpSession } from './http-session.js';
-import { testCertificates } from './test-support/certificates.js';
+import { removeTestCertificates, testCertificates } from './test-support/certificates.js';
 import { startForwardProxy, type ForwardProxy } from './test-support/forward-proxy.js';
 import { openRequest, readAll, rejectionOf, sessionContext } from './test-support/open-helpers.js';
 import { startTlsFront } from './test-support/tls-front.js';
+
+afterAll(removeTestCertificates);
 
 const cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {

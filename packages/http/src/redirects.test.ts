@@ -1,11 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ErrorCodes } from '@dl/core';
 import { startHttpFixture, type HttpFixture } from '@dl/testkit';
 import { http, type HttpAdapterOptions } from './index.js';
 import type { HttpSession } from './http-session.js';
-import { testCertificates } from './test-support/certificates.js';
+import { removeTestCertificates, testCertificates } from './test-support/certificates.js';
 import { openRequest, readAll, rejectionOf, sessionContext } from './test-support/open-helpers.js';
 import { startTlsFront } from './test-support/tls-front.js';
+
+afterAll(removeTestCertificates);
 
 const cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {

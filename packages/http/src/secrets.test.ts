@@ -1,10 +1,10 @@
 import { createServer, type AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { DownloadError, ErrorCodes } from '@dl/core';
 import { startHttpFixture } from '@dl/testkit';
 import { http, registryTokenProvider, type HttpAdapterOptions } from './index.js';
 import type { HttpSession } from './http-session.js';
-import { testCertificates } from './test-support/certificates.js';
+import { removeTestCertificates, testCertificates } from './test-support/certificates.js';
 import { startForwardProxy } from './test-support/forward-proxy.js';
 import {
   capturingLogger,
@@ -13,6 +13,8 @@ import {
   rejectionOf,
   sessionContext,
 } from './test-support/open-helpers.js';
+
+afterAll(removeTestCertificates);
 
 const cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {

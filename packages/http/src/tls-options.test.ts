@@ -1,9 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ErrorCodes } from '@dl/core';
 import { startHttpFixture } from '@dl/testkit';
 import { http, type HttpAdapterOptions } from './index.js';
 import type { HttpSession } from './http-session.js';
-import { testCertificates } from './test-support/certificates.js';
+import { removeTestCertificates, testCertificates } from './test-support/certificates.js';
 import {
   capturingLogger,
   openRequest,
@@ -13,6 +13,8 @@ import {
 } from './test-support/open-helpers.js';
 import { startTlsFront } from './test-support/tls-front.js';
 import type { TlsOptions } from 'node:tls';
+
+afterAll(removeTestCertificates);
 
 const cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -24,10 +24,17 @@ export interface TestCertificates {
 
 let made: Promise<TestCertificates> | undefined;
 
-/** A CA, a server certificate for 127.0.0.1/localhost, a client certificate and a self-signed rogue; made once per process. */
+/** A CA, a server certificate for 127.0.0.1/localhost, a client certificate and a self-signed rogue; made once per test file. */
 export function testCertificates(): Promise<TestCertificates> {
   made ??= make();
   return made;
+}
+
+/** Removes the certificates' folder; test files that use them call it in `afterAll`. */
+export async function removeTestCertificates(): Promise<void> {
+  const pending = made;
+  made = undefined;
+  if (pending) await rm((await pending).dir, { recursive: true, force: true });
 }
 
 async function make(): Promise<TestCertificates> {
