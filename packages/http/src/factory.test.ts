@@ -222,6 +222,23 @@ describe('through createDownloaderFactory', () => {
     }
   });
 
+  it('checks a digest the server advertises when it computes that algorithm', async () => {
+    const server = await fixture();
+    const data = bytes(10_000, 4);
+    const wrong = createHash('sha256').update('something else').digest('base64');
+    server.put('/good', data, {
+      headers: { 'repr-digest': `sha-256=:${createHash('sha256').update(data).digest('base64')}:` },
+    });
+    server.put('/bad', data, { headers: { 'repr-digest': `sha-256=:${wrong}:` } });
+    const f = factory();
+    const good = await f.download({ url: server.url('/good'), computeDigests: ['sha256'] });
+    expect(good.metadata.digests?.sha256).toBe(sha256(data));
+    const error = await rejectionOf(
+      f.download({ url: server.url('/bad'), computeDigests: ['sha256'] }),
+    );
+    expect(error.code).toBe(ErrorCodes.DigestMismatch);
+  });
+
   it('validates a gzip-encoded .gz as the .gz', async () => {
     const server = await fixture();
     const gz = gzipSync(Buffer.from('x'.repeat(100_000)));
