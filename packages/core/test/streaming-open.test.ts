@@ -73,6 +73,18 @@ describe('open(): the streamer entry', () => {
     expect(store.opens('mem://s.test/flaky')).toBe(opensBefore + 1);
   });
 
+  it('aborting an opened download whose body was never read settles it and frees everything', async () => {
+    const store = createMemoryStore();
+    store.put('mem://s.test/unread', bytes(1_000_000));
+    const factory = createDownloaderFactory({ adapters: [memoryAdapter(store, { chunkSize: 4096 })] });
+    const opened = await factory.open({ url: 'mem://s.test/unread' });
+    await new Promise((r) => setTimeout(r, 10));
+    opened.abort();
+    await expect(opened.result).rejects.toMatchObject({ code: 'aborted' });
+    await factory.close();
+    expect(store.active()).toBe(0);
+  });
+
   it('a reader that stops early cancels the transfer', async () => {
     const store = createMemoryStore();
     store.put('mem://s.test/long', bytes(1_000_000));

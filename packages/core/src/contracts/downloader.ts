@@ -13,7 +13,11 @@ export interface CallOptions {
  * then the body, validated as it is read.
  */
 export interface OpenedDownload<C = unknown> extends AsyncDisposable {
-  /** The remote's metadata, known before the first body byte. */
+  /**
+   * The remote's metadata, known before the first body byte. When an attempt
+   * fails before any byte was handed out and another attempt (or mirror)
+   * serves the bytes, this follows the attempt that serves them.
+   */
   readonly metadata: RemoteMetadata;
   /**
    * The bytes, read once. Every chunk has passed the validators; a size

@@ -99,7 +99,8 @@ export async function runAttempts<C>(
               `The remote started at byte ${metadata.offset}, not ${rangeStart + offset}`,
               {
                 code: ErrorCodes.ProtocolError,
-                retryable: true,
+                // A remote that cannot start a range where asked will not on a retry either.
+                retryable: request.range === undefined || offset > 0,
                 url,
               },
             );

@@ -154,21 +154,31 @@ class Factory implements DownloaderFactory {
     const placed = this.#place(request);
     const link = linkedAbort(options.signal, request.signal, this.#destroyer.signal);
     const sink = new ChannelSink(() => link.abort(abortError()));
+    // A chunk waiting for a reader that will never come must not pin the attempt loop.
+    link.signal.addEventListener('abort', () => void sink.abort(abortError(link.signal.reason)), {
+      once: true,
+    });
+    let latest: RemoteMetadata | undefined;
     let gotMetadata: (metadata: RemoteMetadata) => void = () => {};
-    const metadata = new Promise<RemoteMetadata>((resolve) => (gotMetadata = resolve));
+    const opened = new Promise<RemoteMetadata>((resolve) => (gotMetadata = resolve));
     const result = this.#track(() =>
       runAttempts(request, placed.url, sink, this.#attempts, {
         signal: link.signal,
-        onMetadata: gotMetadata,
+        onMetadata: (metadata) => {
+          latest = metadata;
+          gotMetadata(metadata);
+        },
         irrevocable: () => sink.handedOut,
       }).finally(() => link.dispose()),
     );
-    const first = await Promise.race([metadata, result.then(() => undefined)]);
+    const first = await Promise.race([opened, result.then(() => undefined)]);
     if (first === undefined)
       throw new DownloadError('The download ended before it opened', { code: ErrorCodes.Internal });
     result.catch(() => {});
     return {
-      metadata: first,
+      get metadata() {
+        return latest ?? first;
+      },
       body: sink.read(),
       result,
       abort: (reason?: unknown) => link.abort(abortError(reason)),
