@@ -1,0 +1,72 @@
+/** One line of a text stream, numbered from 1. */
+export type NumberedLine =
+  | { readonly number: number; readonly text: string; readonly tooLong?: undefined }
+  /** A line longer than the limit: its text is dropped, never held in memory. */
+  | { readonly number: number; readonly text?: undefined; readonly tooLong: true };
+
+/** Longest manifest line accepted, in bytes. */
+export const MAX_LINE_BYTES = 1024 * 1024;
+
+const NEWLINE = 0x0a;
+
+/**
+ * Splits a byte stream into lines (LF or CRLF) as it arrives, holding at
+ * most one line: a manifest of millions of lines is never loaded whole, and
+ * a line longer than `maxBytes` (a hostile 10 GB line without a newline) is
+ * skipped and reported instead of buffered.
+ */
+export async function* splitLines(
+  chunks: AsyncIterable<Uint8Array | string>,
+  maxBytes = MAX_LINE_BYTES,
+): AsyncGenerator<NumberedLine> {
+  let parts: Buffer[] = [];
+  let partBytes = 0;
+  let overflow = false;
+  let number = 0;
+  const emit = (last: Buffer): NumberedLine => {
+    number++;
+    if (overflow) {
+      overflow = false;
+      return { number, tooLong: true };
+    }
+    const whole = parts.length === 0 ? last : Buffer.concat([...parts, last]);
+    parts = [];
+    partBytes = 0;
+    let end = whole.length;
+    if (end > 0 && whole[end - 1] === 0x0d) end--;
+    return { number, text: whole.toString('utf8', 0, end) };
+  };
+  for await (const raw of chunks) {
+    const chunk =
+      typeof raw === 'string'
+        ? Buffer.from(raw)
+        : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+    let start = 0;
+    for (;;) {
+      const at = chunk.indexOf(NEWLINE, start);
+      if (at === -1) break;
+      const piece = chunk.subarray(start, at);
+      if (!overflow && partBytes + piece.length > maxBytes) drop();
+      yield emit(overflow ? EMPTY : piece);
+      start = at + 1;
+    }
+    if (start < chunk.length && !overflow) {
+      const rest = chunk.subarray(start);
+      if (partBytes + rest.length > maxBytes) drop();
+      else {
+        // Copy: the stream may reuse its buffer.
+        parts.push(Buffer.from(rest));
+        partBytes += rest.length;
+      }
+    }
+  }
+  if (partBytes > 0 || overflow) yield emit(EMPTY);
+
+  function drop(): void {
+    overflow = true;
+    parts = [];
+    partBytes = 0;
+  }
+}
+
+const EMPTY = Buffer.alloc(0);

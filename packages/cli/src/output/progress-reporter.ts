@@ -1,0 +1,100 @@
+import { MultiBar, type SingleBar } from 'cli-progress';
+import type { DownloadEvents } from '@dl/core';
+import { paletteFor } from './colors.js';
+import { formatBytes, formatDuration } from './format.js';
+import { recordLine } from './record-line.js';
+import type { Reporter, ReporterContext } from './reporter.js';
+import { summaryText } from './summary-text.js';
+
+/** Subscribes to a factory event; returns the unsubscribe function. */
+export type Subscribe = <E extends keyof DownloadEvents>(
+  event: E,
+  listener: (payload: DownloadEvents[E]) => void,
+) => () => void;
+
+const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+const BAR_WIDTH = 24;
+
+/**
+ * The live display on a terminal (stderr): one line with files done/total,
+ * bytes, rate, ETA, transfers in flight and failures, redrawn ten times a
+ * second by cli-progress; failures are printed above it as they happen.
+ */
+export function progressReporter(context: ReporterContext, subscribe: Subscribe): Reporter {
+  const { io, tally, stats } = context;
+  const paint = paletteFor(io.stderr);
+  // Sizes of transfers in flight, for an ETA when the input gave none.
+  const active = new Map<number, { bytes: number; total: number | undefined }>();
+  const unsubscribe = [
+    subscribe('download-progress', (e) => active.set(e.id, { bytes: e.bytes, total: e.total })),
+    subscribe('download-end', (e) => active.delete(e.id)),
+  ];
+  let skippedBytes = 0;
+  let frame = 0;
+
+  const render = (): string => {
+    const now = stats();
+    const elapsed = Date.now() - tally.startedAt;
+    const total = tally.inputDone ? `${tally.read}` : `${tally.read}+`;
+    const receivedBytes = now.bytes + skippedBytes;
+    const byteTotal = tally.inputDone && tally.sizesKnown ? tally.expectedBytes : undefined;
+    let fraction = tally.read > 0 ? tally.done / tally.read : 0;
+    let eta: number | undefined;
+    if (byteTotal !== undefined && byteTotal > 0) {
+      fraction = Math.min(1, receivedBytes / byteTotal);
+      if (now.rate > 0) eta = ((byteTotal - receivedBytes) * 1000) / now.rate;
+    } else if (tally.inputDone && tally.read - tally.done === active.size && active.size > 0) {
+      let left = 0;
+      let known = true;
+      for (const transfer of active.values()) {
+        if (transfer.total === undefined) known = false;
+        else left += transfer.total - transfer.bytes;
+      }
+      if (known && now.rate > 0) eta = (left * 1000) / now.rate;
+    } else if (tally.inputDone && tally.done > 0) {
+      eta = ((tally.read - tally.done) * elapsed) / tally.done;
+    }
+    if (tally.inputDone && tally.done === tally.read) eta = 0;
+    const filled = Math.round(Math.max(0, Math.min(1, fraction)) * BAR_WIDTH);
+    const bar = paint.ok('█'.repeat(filled)) + paint.dim('░'.repeat(BAR_WIDTH - filled));
+    const spinner = SPINNER[frame++ % SPINNER.length];
+    const failures = tally.failed + tally.invalid;
+    const parts = [
+      `${tally.done}/${total} files`,
+      `${formatBytes(receivedBytes)}${byteTotal === undefined ? '' : `/${formatBytes(byteTotal)}`}`,
+      `${formatBytes(Math.round(now.rate))}/s`,
+      `ETA ${eta === undefined ? '?' : formatDuration(Math.max(0, eta))}`,
+      `${now.active} active`,
+      failures > 0 ? paint.fail(`${failures} failed`) : '0 failed',
+    ];
+    return `${spinner} ${bar} ${parts.join(' · ')}`;
+  };
+
+  const multibar = new MultiBar({
+    stream: io.stderr,
+    format: () => render(),
+    fps: 10,
+    hideCursor: true,
+    linewrap: false,
+    clearOnComplete: false,
+    stopOnComplete: false,
+    gracefulExit: false,
+  });
+  const bar: SingleBar = multibar.create(1, 0);
+
+  return {
+    finished(record, badLine) {
+      if (record.skipped && record.size !== null) skippedBytes += record.size;
+      // One line per file would scroll the display away; only failures are kept.
+      if (!record.ok) multibar.log(recordLine(record, paint, badLine));
+      bar.increment(0);
+    },
+    notice: (message) => multibar.log(`dl: ${message}\n`),
+    close() {
+      for (const stop of unsubscribe) stop();
+      multibar.update();
+      multibar.stop();
+      io.stderr.write(summaryText(tally, paint));
+    },
+  };
+}

@@ -1,0 +1,324 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { generatedContent, startHttpFixture, type HttpFixture } from '@dl/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseJsonOutput, runDl } from './run-dl.js';
+
+const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
+
+describe('dl get', () => {
+  let web: HttpFixture;
+  let dir: string;
+  const files = new Map<string, Uint8Array>();
+
+  beforeAll(async () => {
+    web = await startHttpFixture();
+    dir = await mkdtemp(join(tmpdir(), 'dl-cli-get-'));
+    for (const [path, size] of [
+      ['/pkgs/a.bin', 1000],
+      ['/pkgs/b.bin', 70_000],
+      ['/pkgs/c.bin', 0],
+      ['/pkgs/sub/d.bin', 5000],
+    ] as const) {
+      const data = generatedContent(path, size);
+      files.set(path, data);
+      web.put(path, data);
+    }
+    await mkdir(join(dir, 'local'));
+    await writeFile(join(dir, 'local', 'l.bin'), generatedContent('/local/l.bin', 3000));
+  });
+  afterAll(async () => {
+    await web?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  const line = (path: string, dest: string, extra: Record<string, unknown> = {}) =>
+    JSON.stringify({
+      url: web.url(path),
+      path: dest,
+      size: files.get(path)!.length,
+      digests: { sha256: sha256(files.get(path)!) },
+      ...extra,
+    });
+
+  async function fresh(name: string): Promise<string> {
+    const out = join(dir, name);
+    await rm(out, { recursive: true, force: true });
+    return out;
+  }
+
+  it('downloads file: and http: lines with digests, prints JSON records and a summary, exits 0', async () => {
+    const out = await fresh('out-mixed');
+    const local = generatedContent('/local/l.bin', 3000);
+    const manifest = [
+      line('/pkgs/a.bin', 'a.bin'),
+      line('/pkgs/b.bin', 'deep/b.bin'),
+      line('/pkgs/c.bin', 'empty.bin'),
+      // No path: the URL's path is used.
+      JSON.stringify({
+        url: web.url('/pkgs/sub/d.bin'),
+        digests: { sha256: sha256(files.get('/pkgs/sub/d.bin')!) },
+      }),
+      JSON.stringify({
+        url: pathToFileURL(join(dir, 'local', 'l.bin')).href,
+        path: 'local.bin',
+        digests: { sha256: sha256(local) },
+      }),
+      '',
+      '# a comment',
+      web.url('/pkgs/a.bin'),
+    ].join('\n');
+    await writeFile(join(dir, 'mixed.jsonl'), manifest);
+    const run = await runDl(['get', '-i', 'mixed.jsonl', '-o', out, '--json'], { cwd: dir });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const { records, summary } = parseJsonOutput(run.stdout);
+    expect(records).toHaveLength(6);
+    for (const record of records) {
+      expect(Object.keys(record).slice(0, 6)).toEqual([
+        'url',
+        'path',
+        'size',
+        'digests',
+        'ok',
+        'error',
+      ]);
+      expect(record).toMatchObject({ ok: true, error: null });
+    }
+    expect(summary).toMatchObject({ ok: 6, downloaded: 6, failed: 0, invalid: 0, verified: 5 });
+    expect(await readFile(join(out, 'deep/b.bin'))).toEqual(Buffer.from(files.get('/pkgs/b.bin')!));
+    expect(await readFile(join(out, 'pkgs/sub/d.bin'))).toEqual(
+      Buffer.from(files.get('/pkgs/sub/d.bin')!),
+    );
+    expect(await readFile(join(out, 'pkgs/a.bin'))).toEqual(Buffer.from(files.get('/pkgs/a.bin')!));
+    expect((await readFile(join(out, 'empty.bin'))).length).toBe(0);
+    expect(await readFile(join(out, 'local.bin'))).toEqual(Buffer.from(local));
+    const b = records.find((r) => r.path === join(out, 'deep/b.bin'))!;
+    expect(b).toMatchObject({
+      url: web.url('/pkgs/b.bin'),
+      size: 70_000,
+      digests: { sha256: sha256(files.get('/pkgs/b.bin')!) },
+      line: 2,
+    });
+  });
+
+  it('reports bad lines with their numbers, downloads the rest and exits 1', async () => {
+    const out = await fresh('out-bad');
+    const manifest = [
+      line('/pkgs/a.bin', 'a.bin'),
+      '{"url": "http://127.0.0.1:1/x", "path": ',
+      JSON.stringify({ path: 'no-url.bin' }),
+      JSON.stringify({ url: 'gopher://example.invalid/x' }),
+      JSON.stringify({ url: web.url('/pkgs/b.bin'), digests: { sha256: 'xyz' } }),
+      JSON.stringify({ url: web.url('/pkgs/b.bin'), size: -1 }),
+      'not a url',
+      line('/pkgs/b.bin', 'b.bin'),
+    ].join('\n');
+    await writeFile(join(dir, 'bad.jsonl'), manifest);
+    const run = await runDl(['get', '-i', 'bad.jsonl', '-o', out, '--json'], { cwd: dir });
+    expect(run.code).toBe(1);
+    const { records, summary } = parseJsonOutput(run.stdout);
+    const bad = records.filter((r) => !r.ok);
+    expect(bad.map((r) => r.line).sort()).toEqual([2, 3, 4, 5, 6, 7]);
+    const reason = (n: number) =>
+      (bad.find((r) => r.line === n)!.error as { message: string }).message;
+    expect(reason(2)).toMatch(/invalid JSON/);
+    expect(reason(3)).toMatch(/no "url"/);
+    expect(reason(4)).toMatch(/unknown scheme "gopher:"/);
+    expect(reason(5)).toMatch(/sha256 digest must be 64 hex/);
+    expect(reason(6)).toMatch(/"size" must be/);
+    expect(reason(7)).toMatch(/not JSON and not a single URL/);
+    for (const r of bad) expect(r.error).toMatchObject({ code: 'invalid-request' });
+    expect(summary).toMatchObject({ ok: 2, failed: 0, invalid: 6 });
+    expect(existsSync(join(out, 'a.bin')) && existsSync(join(out, 'b.bin'))).toBe(true);
+
+    // Without --json the line numbers are in the human output too.
+    const plain = await runDl(['get', '-i', 'bad.jsonl', '-o', await fresh('out-bad2')], {
+      cwd: dir,
+    });
+    expect(plain.code).toBe(1);
+    expect(plain.stderr).toMatch(/line 4: .*unknown scheme "gopher:"/);
+    expect(plain.stderr).toMatch(/6 bad lines/);
+  });
+
+  it('with --strict reports every bad line and downloads nothing (exit 2)', async () => {
+    const out = await fresh('out-strict');
+    const before = web.stats().totalRequests;
+    const manifest = [line('/pkgs/a.bin', 'a.bin'), '{oops', line('/pkgs/b.bin', '../b.bin')].join(
+      '\n',
+    );
+    await writeFile(join(dir, 'strict.jsonl'), manifest);
+    const run = await runDl(['get', '-i', 'strict.jsonl', '-o', out, '--strict'], { cwd: dir });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/bad +line 2: invalid JSON/);
+    expect(run.stderr).toMatch(/bad +line 3: path "\.\.\/b\.bin" contains "\.\."/);
+    expect(run.stderr).toMatch(/nothing was downloaded/);
+    expect(existsSync(out)).toBe(false);
+    expect(web.stats().totalRequests).toBe(before);
+  });
+
+  it('rejects paths that would leave -o: "..", absolute, NUL', async () => {
+    const out = await fresh('out-traversal');
+    const manifest = [
+      line('/pkgs/a.bin', '../escape.bin'),
+      line('/pkgs/a.bin', 'x/../../escape.bin'),
+      line('/pkgs/a.bin', '/tmp/escape.bin'),
+      line('/pkgs/a.bin', 'nul\u0000.bin'),
+      line('/pkgs/a.bin', '.'),
+      line('/pkgs/a.bin', 'fine/ok.bin'),
+    ].join('\n');
+    await writeFile(join(dir, 'traversal.jsonl'), manifest);
+    const run = await runDl(['get', '-i', 'traversal.jsonl', '-o', out, '--json'], { cwd: dir });
+    expect(run.code).toBe(1);
+    const { records } = parseJsonOutput(run.stdout);
+    const messages = Object.fromEntries(
+      records.filter((r) => !r.ok).map((r) => [r.line, (r.error as { message: string }).message]),
+    );
+    expect(messages[1]).toMatch(/contains "\.\."/);
+    expect(messages[2]).toMatch(/contains "\.\."/);
+    expect(messages[3]).toMatch(/is absolute/);
+    expect(messages[4]).toMatch(/NUL byte/);
+    expect(messages[5]).toMatch(/names no file/);
+    expect(existsSync(join(dir, 'escape.bin'))).toBe(false);
+    expect(existsSync('/tmp/escape.bin')).toBe(false);
+    expect(await readdir(out, { recursive: true })).toEqual(['fine', join('fine', 'ok.bin')]);
+  });
+
+  it('skips files already valid at their destination without a request', async () => {
+    const out = await fresh('out-skip');
+    const manifest = [line('/pkgs/a.bin', 'a.bin'), line('/pkgs/b.bin', 'b.bin')].join('\n');
+    await writeFile(join(dir, 'skip.jsonl'), manifest);
+    expect((await runDl(['get', '-i', 'skip.jsonl', '-o', out], { cwd: dir })).code).toBe(0);
+    // A wrong copy of b is replaced; a is left alone.
+    await writeFile(join(out, 'b.bin'), Buffer.alloc(70_000));
+    web.clearRequests();
+    const run = await runDl(['get', '-i', 'skip.jsonl', '-o', out, '--json'], { cwd: dir });
+    expect(run.code).toBe(0);
+    const { records, summary } = parseJsonOutput(run.stdout);
+    expect(records.find((r) => r.line === 1)).toMatchObject({
+      ok: true,
+      skipped: true,
+      size: 1000,
+    });
+    expect(records.find((r) => r.line === 2)).toMatchObject({ ok: true, size: 70_000 });
+    expect(records.find((r) => r.line === 2)!.skipped).toBeUndefined();
+    expect(summary).toMatchObject({ ok: 2, skipped: 1, downloaded: 1, verified: 2 });
+    expect(web.requests().map((r) => r.path)).toEqual(['/pkgs/b.bin']);
+    expect(await readFile(join(out, 'b.bin'))).toEqual(Buffer.from(files.get('/pkgs/b.bin')!));
+
+    const plain = await runDl(['get', '-i', 'skip.jsonl', '-o', out], { cwd: dir });
+    expect(plain.stdout).toMatch(/skipped .*a\.bin \(already valid\)/);
+    expect(plain.stderr).toMatch(/2 files ok \(0 downloaded, 2 already valid\)/);
+  });
+
+  it('reads the manifest from stdin, bare URL lines included', async () => {
+    const out = await fresh('out-stdin');
+    const stdin = `${web.url('/pkgs/a.bin')}\r\n${line('/pkgs/b.bin', 'b.bin')}\n`;
+    const run = await runDl(['get', '-i', '-', '-o', out, '--json'], { cwd: dir, stdin });
+    expect(run.code).toBe(0);
+    expect(parseJsonOutput(run.stdout).summary).toMatchObject({ ok: 2 });
+    expect(existsSync(join(out, 'pkgs/a.bin'))).toBe(true);
+    const strict = await runDl(
+      ['get', '-i', '-', '-o', await fresh('out-stdin2'), '--strict', '--json'],
+      { cwd: dir, stdin },
+    );
+    expect(strict.code).toBe(0);
+    expect(parseJsonOutput(strict.stdout).summary).toMatchObject({ ok: 2 });
+  });
+
+  it('checks --sha256 of a single URL, and fails (exit 1) on a mismatch without leaving a file', async () => {
+    const out = await fresh('out-sha');
+    const data = files.get('/pkgs/a.bin')!;
+    const good = await runDl(['get', web.url('/pkgs/a.bin'), '--sha256', sha256(data), '-o', out], {
+      cwd: dir,
+    });
+    expect(good.code).toBe(0);
+    expect(good.stderr).toMatch(/every file validated/);
+    const badOut = await fresh('out-sha-bad');
+    const bad = await runDl(
+      ['get', web.url('/pkgs/a.bin'), '--sha256', '0'.repeat(64), '-o', badOut],
+      { cwd: dir },
+    );
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/digest-mismatch/);
+    expect(existsSync(join(badOut, 'pkgs/a.bin'))).toBe(false);
+    expect(await readdir(badOut, { recursive: true }).catch(() => [])).not.toContainEqual(
+      expect.stringMatching(/\.dl-part$/),
+    );
+  });
+
+  it('reports failed downloads (404) and exits 1', async () => {
+    const run = await runDl(
+      ['get', web.url('/missing.bin'), '-o', await fresh('out-404'), '--retries', '0'],
+      { cwd: dir },
+    );
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/not-found/);
+    expect(run.stderr).toMatch(/1 failed/);
+  });
+});
+
+describe('dl usage', () => {
+  it('prints help for every command and the version', async () => {
+    const cwd = tmpdir();
+    const top = await runDl(['--help'], { cwd });
+    expect(top.code).toBe(0);
+    expect(top.stdout).toMatch(/Usage: dl/);
+    expect(top.stdout).toMatch(/get \[options\] \[url\.\.\.\]/);
+    const get = await runDl(['get', '--help'], { cwd });
+    expect(get.code).toBe(0);
+    for (const flag of [
+      '--input',
+      '--output',
+      '--total',
+      '--per-host',
+      '--retries',
+      '--sha256',
+      '--json',
+      '--strict',
+      '--ca-bundle',
+      '--proxy',
+    ]) {
+      expect(get.stdout).toContain(flag);
+    }
+    const version = await runDl(['--version'], { cwd });
+    expect(version.code).toBe(0);
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it('exits 2 on bad usage with a message', async () => {
+    const cwd = tmpdir();
+    for (const [args, message] of [
+      [['get'], /nothing to download/],
+      [['get', '-j', 'zero', 'http://127.0.0.1:1/x'], /whole number/],
+      [['get', 'not a url'], /not an absolute URL/],
+      [['get', '-i', 'no-such-manifest.jsonl'], /cannot be read/],
+      [['get', 'http://127.0.0.1:1/x', '--sha256', 'abc'], /64 hex/],
+      [
+        ['get', 'http://127.0.0.1:1/x', '-H', 'Authorization: Bearer secret-token'],
+        /not accepted on the command line/,
+      ],
+      [
+        [
+          'get',
+          'http://127.0.0.1:1/x',
+          '--http-user',
+          'u',
+          '--http-password-env',
+          'DL_TEST_UNSET_VAR',
+        ],
+        /DL_TEST_UNSET_VAR is not set/,
+      ],
+      [['frobnicate'], /unknown command/],
+    ] as const) {
+      const run = await runDl(args, { cwd });
+      expect(run.code, args.join(' ')).toBe(2);
+      expect(run.stderr).toMatch(message);
+      expect(run.stderr).not.toContain('secret-token');
+    }
+  });
+});

@@ -1,0 +1,7 @@
+import { defineConfig } from 'tsup';
+import { packageBuild } from '../../tsup.config.base.js';
+
+// Two entries: the library (`@dl/cli`) and the `dl` bin. The bin's
+// `#!/usr/bin/env node` line is the first line of src/bin.ts; esbuild keeps
+// an entry's hashbang, so only the bin gets it.
+export default defineConfig(packageBuild({ index: 'src/index.ts', bin: 'src/bin.ts' }));
