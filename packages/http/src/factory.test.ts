@@ -239,6 +239,29 @@ describe('through createDownloaderFactory', () => {
     expect(error.code).toBe(ErrorCodes.DigestMismatch);
   });
 
+  it('serves the streamer: factory.open gives metadata first, and abort() frees the connection', async () => {
+    const server = await fixture();
+    const data = bytes(2 * 1024 * 1024, 6);
+    server.put('/stream.bin', data, { headers: { 'cache-control': 'max-age=300' } });
+    const f = factory();
+    const opened = await f.open({ url: server.url('/stream.bin'), size: data.length });
+    expect(opened.metadata).toMatchObject({
+      status: 200,
+      size: data.length,
+      contentType: 'application/octet-stream',
+    });
+    expect(opened.metadata.headers['cache-control']).toBe('max-age=300');
+    let n = 0;
+    for await (const chunk of opened.body) {
+      n += chunk.byteLength;
+      if (n > 100_000) break;
+    }
+    opened.abort();
+    await opened.result.catch(() => {});
+    await waitFor(() => server.stats().connections === 0, 2000);
+    expect(server.stats().connections).toBe(0);
+  });
+
   it('validates a gzip-encoded .gz as the .gz', async () => {
     const server = await fixture();
     const gz = gzipSync(Buffer.from('x'.repeat(100_000)));
