@@ -47,6 +47,11 @@ export interface FlightReader {
   settled(): Promise<void>;
   /** Stops reading; the download is aborted when its last reader leaves. Idempotent. */
   leave(): void;
+  /**
+   * Once the body ended or failed: settles when the flight is over (the
+   * tee's copy renamed into place or removed). Resolves at once otherwise.
+   */
+  over(): Promise<void>;
 }
 
 /**
@@ -78,10 +83,13 @@ export class Flight {
   #changed = deferred();
   /** Settles when the flight is over, the tee committed or removed. */
   readonly done: Promise<void>;
+  /** The reader of the request that started the flight. */
+  readonly starter: FlightReader;
 
   constructor(options: FlightOptions) {
     this.#options = options;
     this.#tee = options.cache === undefined ? undefined : new FileSink(options.cache);
+    this.starter = this.join()!;
     this.done = this.#pump();
   }
 
@@ -100,6 +108,8 @@ export class Flight {
       next: () => this.#next(cursor),
       settled: () => this.#settled(cursor),
       leave: () => this.#leave(cursor),
+      over: () =>
+        this.#phase === 'ended' || this.#phase === 'failed' ? this.done : Promise.resolve(),
     };
   }
 

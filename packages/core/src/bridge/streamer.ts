@@ -203,10 +203,18 @@ class StreamerImpl implements Streamer {
       if (length !== undefined && bytes !== length) throw overrun(length);
       await writer.end();
       if (writer.gone && !writer.isHttp) throw abortError();
+      await reader.over();
       return { ok: true, status: framing.status, bytes, source };
     } catch (thrown) {
-      const error = writer.gone ? abortError(thrown) : toDownloadError(thrown);
+      const left = writer.gone;
+      const error = left ? abortError(thrown) : toDownloadError(thrown);
+      if (status === undefined && !left) {
+        reader.leave();
+        return await this.#failBeforeBody(writer, error, source);
+      }
       writer.fail(error);
+      // Settle after the tee's temp file is gone, so nothing is left when the caller looks.
+      if (!left) await reader.over();
       return { ok: false, status, bytes, source, error };
     } finally {
       offGone();
@@ -245,9 +253,8 @@ class StreamerImpl implements Streamer {
           this.#flights.delete(key);
       },
     });
-    const reader = flight.join()!;
     if (key !== undefined) this.#flights.set(key, flight);
-    return { reader, source: 'upstream' };
+    return { reader: flight.starter, source: 'upstream' };
   }
 
   async #head(writer: ResponseWriter, target: StreamTarget<unknown>): Promise<StreamOutcome> {
@@ -328,7 +335,9 @@ class StreamerImpl implements Streamer {
       if (writer.gone && !writer.isHttp) throw abortError();
       return { ok: true, status: framing.status, bytes, source: 'cache' };
     } catch (thrown) {
-      const error = writer.gone ? abortError(thrown) : toDownloadError(thrown);
+      const left = writer.gone;
+      const error = left ? abortError(thrown) : toDownloadError(thrown);
+      if (status === undefined && !left) return await this.#failBeforeBody(writer, error, 'cache');
       writer.fail(error);
       return { ok: false, status, bytes, source: 'cache', error };
     } finally {

@@ -118,6 +118,25 @@ describe('streamer headers', () => {
     await waitFor(() => upstream.stats().connections === 0, 1000);
   });
 
+  it('answers 500 when the header filter throws, before anything was sent', async () => {
+    const throwing = createStreamer({
+      downloader: factory,
+      headers: () => {
+        throw new Error('filter bug');
+      },
+    });
+    const front = await startStreamerServer(throwing, (path) => ({ url: upstream.url(path) }));
+    try {
+      const outcome = front.nextOutcomes(1);
+      const got = await fetchRaw(front.url('/hdr.bin'));
+      expect(got.status).toBe(500);
+      expect(got.complete).toBe(true);
+      expect((await outcome)[0]).toMatchObject({ ok: false, status: 500 });
+    } finally {
+      await front.stop();
+    }
+  });
+
   it('answers a method other than GET and HEAD with 405', async () => {
     const got = await fetchRaw(server.url('/hdr.bin'), { method: 'POST' });
     expect(got.status).toBe(405);
