@@ -141,6 +141,8 @@ async function main() {
     dlProblem,
     missing,
     watch,
+    testkit,
+    addCleanup: (fn) => cleanups.push(fn),
   };
   const workloads = await buildWorkloads(env, only);
   const results = [];
@@ -166,7 +168,8 @@ async function main() {
 
   let profiles = [];
   if (opts.profile && !opts['no-profile'] && !dlProblem) {
-    profiles = await profileDl({ ...env, scratch, log, outDir: opts.out, only });
+    const targets = workloads.filter((w) => w.id === 'W1-tmpfs' || w.id === 'W5-small');
+    profiles = await profileDl({ workloads: targets, scratch, log, outDir: opts.out });
   }
 
   const report = {

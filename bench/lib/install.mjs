@@ -17,6 +17,7 @@ const PROGRAMS = [
   ['ss', 'iproute2'],
   ['ps', 'procps'],
   ['time', 'time'],
+  ['strace', 'strace'],
 ];
 
 const SBIN = ['/usr/sbin', '/usr/local/sbin', '/sbin'];

@@ -71,11 +71,15 @@ export async function measure(command, args, options) {
   const connections = {};
   for (const w of watchers) connections[w.name] = w.watch.stop();
   let maxRssKb;
+  let cpuS;
   let exitCode = code;
   try {
     const text = await readFile(timeFile, 'utf8');
     const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(text);
     if (rss) maxRssKb = Number(rss[1]);
+    const user = /User time \(seconds\): ([\d.]+)/.exec(text);
+    const system = /System time \(seconds\): ([\d.]+)/.exec(text);
+    if (user && system) cpuS = Number(user[1]) + Number(system[1]);
     const status = /Exit status: (\d+)/.exec(text);
     if (status) exitCode = Number(status[1]);
     const killed = /Command terminated by signal (\d+)/.exec(text);
@@ -90,6 +94,7 @@ export async function measure(command, args, options) {
     signal,
     timedOut,
     maxRssKb,
+    cpuS,
     connections,
     stdout: out.text,
     stderr: err.text,

@@ -22,7 +22,7 @@ export function toMarkdown(report) {
   out.push(
     `${report.startedAt}, ${report.machine.cpus} cores, ${report.machine.memoryGb} GB, Node ${report.machine.node}, ` +
       `${report.runs} run(s) per tool, tools alternated. Medians of wall time; rate = amount ÷ median wall time ` +
-      '(MB = 10⁶ bytes). Peak RSS: GNU time "Maximum resident set size" (the largest process of the tool), highest run. ' +
+      '(MB = 10⁶ bytes). CPU s: median user + system time of the tool\'s processes (steadier than wall time on a busy machine). Peak RSS: GNU time "Maximum resident set size" (the largest process of the tool), highest run. ' +
       'Conns: most established connections the server saw (ss, every 20 ms). Failed: files missing or not matching ' +
       'the generated data, verified afterwards, summed over runs. dl ÷ tool: dl rate ÷ tool rate (> 1: dl is faster).',
     '',
@@ -41,14 +41,29 @@ export function toMarkdown(report) {
       out.push(`Not run: ${result.skipped}`, '');
       continue;
     }
+    if (result.serve) {
+      const { bigFile: b, latency: l } = result.serve;
+      out.push(
+        '| measure | direct from nginx | through dl serve | dl serve ÷ direct or added | goal |',
+        '| --- | ---: | ---: | ---: | --- |',
+        `| one big file, MB/s | ${fmt(b.directMBps)} | ${fmt(b.serveMBps)} | ${fmt(b.ratio, 2)} | ${b.goal} ${b.met ? 'met' : 'not met'} |`,
+        `| ${l.clients} clients × 16 KiB, median latency ms | ${fmt(l.directMedianMs, 2)} | ${fmt(l.serveMedianMs, 2)} | +${fmt(l.addedMedianMs, 2)} | ${l.goal} ${l.met ? 'met' : 'not met'} |`,
+        '',
+        `Failures: big file direct ${b.failures.direct}, served ${b.failures.serve}; latency requests direct ${l.failures.direct}, served ${l.failures.serve}. dl serve peak RSS: ${fmt(result.serve.servePeakRssMb, 0)} MB.`,
+        '',
+      );
+      for (const note of result.notes) out.push(`- ${note}`);
+      out.push('');
+      continue;
+    }
     out.push(
-      `| tool | median s | ${result.unit} | peak RSS MB | conns | failed | dl ÷ tool | goal |`,
-      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+      `| tool | median s | ${result.unit} | CPU s | peak RSS MB | conns | failed | dl ÷ tool | goal |`,
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
     );
     for (const row of result.rows) {
       if (row.unavailable) {
         out.push(
-          `| ${cell(row.tool)} | – | – | – | – | – | – | not available: ${cell(row.unavailable)} |`,
+          `| ${cell(row.tool)} | – | – | – | – | – | – | – | not available: ${cell(row.unavailable)} |`,
         );
         continue;
       }
@@ -58,12 +73,35 @@ export function toMarkdown(report) {
       const failed =
         row.failedRuns > 0 ? `${row.failedFiles} (${row.failedRuns} run(s) failed)` : '0';
       out.push(
-        `| ${cell(row.tool)} | ${fmt(row.medianWallS, 2)} | ${fmt(row.rate, result.unit === 'MB/s' ? 1 : 0)} | ${fmt(row.peakRssMb, 0)} | ${conns} | ${failed} | ${row.dlRatio === undefined ? '' : fmt(row.dlRatio, 2)} | ${goalText(result, row)} |`,
+        `| ${cell(row.tool)} | ${fmt(row.medianWallS, 2)} | ${fmt(row.rate, result.unit === 'MB/s' ? 1 : 0)} | ${fmt(row.medianCpuS, 2)} | ${fmt(row.peakRssMb, 0)} | ${conns} | ${failed} | ${row.dlRatio === undefined ? '' : fmt(row.dlRatio, 2)} | ${goalText(result, row)} |`,
       );
     }
     out.push('');
     for (const note of result.notes) out.push(`- ${note}`);
     if (result.notes.length > 0) out.push('');
+  }
+  if (report.profiles?.length) {
+    out.push('## Where dl spends its time', '');
+    for (const p of report.profiles) {
+      const top = Object.entries(p.packages)
+        .slice(0, 8)
+        .map(([k, v]) => `${k} ${fmt(v, 0)} ms`)
+        .join(', ');
+      const sys = p.syscallsPerFile
+        ? Object.entries(p.syscallsPerFile)
+            .filter(([k]) =>
+              /^(openat|write|writev|pwrite64|read|close|rename|statx|newfstatat|fsync|fdatasync|mkdir|futex)$/.test(
+                k,
+              ),
+            )
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ')
+        : 'not counted';
+      out.push(
+        `- ${p.id}: self time by package: ${top}. Syscalls per file: ${sys}. Details: \`${p.file}\`.`,
+      );
+    }
+    out.push('');
   }
   return `${out.join('\n')}\n`;
 }

@@ -83,6 +83,7 @@ async function once(command, { outBase, scratch, entries, timeoutMs, watch, sync
       exitCode: m.exitCode,
       timedOut: m.timedOut,
       maxRssKb: m.maxRssKb,
+      cpuS: m.cpuS,
       connections: m.connections,
       expected: v.expected,
       ok: v.ok,
@@ -108,6 +109,7 @@ function summarizeWorkload(workload, rows) {
     const wall = median(row.runs.map((r) => r.wallMs));
     row.medianWallS = wall / 1000;
     row.rate = workload.amount / per / row.medianWallS;
+    row.medianCpuS = median(row.runs.map((r) => r.cpuS));
     row.peakRssMb = Math.max(...row.runs.map((r) => r.maxRssKb ?? 0)) / 1024;
     row.medianRssMb = median(row.runs.map((r) => r.maxRssKb)) / 1024;
     row.maxConnections = {};
