@@ -55,9 +55,7 @@ export function progressReporter(context: ReporterContext, subscribe: Subscribe)
       eta = ((tally.read - tally.done) * elapsed) / tally.done;
     }
     if (tally.inputDone && tally.done === tally.read) eta = 0;
-    const filled = Math.round(Math.max(0, Math.min(1, fraction)) * BAR_WIDTH);
-    const bar = paint.ok('█'.repeat(filled)) + paint.dim('░'.repeat(BAR_WIDTH - filled));
-    const spinner = SPINNER[frame++ % SPINNER.length];
+    const spinner = SPINNER[frame++ % SPINNER.length]!;
     const failures = tally.failed + tally.invalid;
     const parts = [
       `${tally.done}/${total} files`,
@@ -65,9 +63,19 @@ export function progressReporter(context: ReporterContext, subscribe: Subscribe)
       `${formatBytes(Math.round(now.rate))}/s`,
       `ETA ${eta === undefined ? '?' : formatDuration(Math.max(0, eta))}`,
       `${now.active} active`,
-      failures > 0 ? paint.fail(`${failures} failed`) : '0 failed',
+      `${failures} failed`,
     ];
-    return `${spinner} ${bar} ${parts.join(' · ')}`;
+    const text = parts.join(' · ');
+    // Never wider than the terminal: the bar shrinks first, then goes.
+    const columns = io.stderr.columns || 80;
+    const barWidth = Math.min(BAR_WIDTH, columns - 1 - spinner.length - 2 - text.length);
+    const coloured = failures > 0 ? text.replace(/\d+ failed$/, (m) => paint.fail(m)) : text;
+    if (barWidth < 8) return `${spinner} ${coloured}`.slice(0, Math.max(columns - 1, 20));
+    const filled = Math.round(Math.max(0, Math.min(1, fraction)) * barWidth);
+    const bar =
+      (filled > 0 ? paint.ok('█'.repeat(filled)) : '') +
+      (filled < barWidth ? paint.dim('░'.repeat(barWidth - filled)) : '');
+    return `${spinner} ${bar} ${coloured}`;
   };
 
   const multibar = new MultiBar({
@@ -76,7 +84,8 @@ export function progressReporter(context: ReporterContext, subscribe: Subscribe)
     fps: 10,
     hideCursor: true,
     linewrap: false,
-    clearOnComplete: false,
+    // cli-progress cuts its final frame to the width counting colour codes; we print our own.
+    clearOnComplete: true,
     stopOnComplete: false,
     gracefulExit: false,
   });
@@ -94,7 +103,7 @@ export function progressReporter(context: ReporterContext, subscribe: Subscribe)
       for (const stop of unsubscribe) stop();
       multibar.update();
       multibar.stop();
-      io.stderr.write(summaryText(tally, paint));
+      io.stderr.write(`${render()}\n${summaryText(tally, paint)}`);
     },
   };
 }
