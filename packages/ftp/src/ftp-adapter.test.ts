@@ -396,7 +396,7 @@ describe('ftp adapter: resume and abort through the factory', () => {
         destination: join(dir, `${i}.bin`),
         context: i,
       }));
-      let codes: string[] = [];
+      const codes: string[] = [];
       const run = (async () => {
         for await (const outcome of factory.downloadAll(requests, { signal: controller.signal })) {
           codes.push(outcome.ok ? 'ok' : outcome.error.code);
@@ -406,9 +406,15 @@ describe('ftp adapter: resume and abort through the factory', () => {
         message: () => `only ${server.dataConnections()} transfers started`,
       });
       controller.abort();
-      await run.catch(() => undefined);
-      codes = codes.filter((code) => code !== 'ok');
-      expect(codes.every((code) => code === ErrorCodes.Aborted)).toBe(true);
+      const thrown = await run.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(DownloadError.isInstance(thrown) && thrown.code).toBe(ErrorCodes.Aborted);
+      expect(codes.filter((code) => code === 'ok').length).toBeLessThan(50);
+      expect(
+        codes.filter((code) => code !== 'ok').every((code) => code === ErrorCodes.Aborted),
+      ).toBe(true);
       await factory.close();
       await waitFor(() => server.connections() === 0 && server.dataConnections() === 0, 5000, {
         message: () =>

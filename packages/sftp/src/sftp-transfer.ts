@@ -28,8 +28,9 @@ function changedSince(
  * Runs one download on a leased SSH connection: stat (size, modification
  * time), then a read stream from the offset, returned once the remote file
  * is open so that a failure before any data rejects `open`. The connection
- * goes back to the pool when the stream closed its remote handle; if that
- * does not happen (the connection broke, the close hangs) it is dropped.
+ * goes back to the pool as soon as the file was read to the end; after an
+ * abort, once the stream closed its remote handle, and if that does not
+ * happen in time (the connection broke, the close hangs) it is dropped.
  * Aborting destroys the stream, which closes the handle.
  */
 export async function transfer(
@@ -69,7 +70,8 @@ export async function transfer(
       settle(false);
       return;
     }
-    stream.destroy(abortError(signal.reason, url));
+    // Without an error: ssh2 emits 'close' (handle closed, connection reusable) only then.
+    stream.destroy();
     windDown();
   };
   signal.addEventListener('abort', onAbort, { once: true });
@@ -126,6 +128,9 @@ export async function transfer(
   stream = readable;
   // ssh2 emits a second error when closing the handle fails; nobody may be listening by then.
   readable.on('error', windDown);
+  // Read to the end: the handle's CLOSE is already queued on the channel, and SFTP carries many
+  // requests at once, so the next transfer need not wait for its reply.
+  readable.on('end', () => settle(true));
   readable.on('close', () => settle(true));
   if (signal.aborted) onAbort();
 
