@@ -23,8 +23,9 @@ export function fullFraming(metadata: RemoteMetadata, expectedSize: number | und
 /**
  * A byte range starting at `start`: a 206 needs the last byte position, so
  * the length must be known (announced by the upstream, or derived from the
- * complete size); `undefined` when it is not, and the caller serves the
- * whole file instead.
+ * range and the complete size); `undefined` when it is not, and the caller
+ * serves the whole file instead. The body is cut at this length whatever
+ * the upstream sends.
  */
 export function partialFraming(
   metadata: RemoteMetadata,
@@ -33,10 +34,13 @@ export function partialFraming(
   expectedSize: number | undefined,
 ): Framing | undefined {
   const complete = metadata.size ?? expectedSize;
-  let length = metadata.length;
-  if (length === undefined && complete !== undefined) {
-    length = Math.min(end ?? complete - 1, complete - 1) - start + 1;
-  }
+  // Adapters may send more than asked (an FTP REST reads to the end): the range bounds it.
+  const last = Math.min(end ?? Infinity, complete === undefined ? Infinity : complete - 1);
+  const wanted = last === Infinity ? undefined : last - start + 1;
+  const length =
+    metadata.length === undefined || wanted === undefined
+      ? (metadata.length ?? wanted)
+      : Math.min(metadata.length, wanted);
   if (length === undefined || length <= 0) return undefined;
   return {
     status: 206,

@@ -189,16 +189,19 @@ class StreamerImpl implements Streamer {
       status = framing.status;
       const length = framing.length;
       for (;;) {
-        const chunk = await reader.next();
+        let chunk = await reader.next();
         if (chunk === null) break;
-        if (length !== undefined) {
-          if (bytes + chunk.byteLength > length) throw overrun(length);
-          // The bytes that complete the announced length would let the client see a
-          // clean end: they wait until the whole body validated.
-          if (bytes + chunk.byteLength === length) await reader.settled();
+        if (length !== undefined && bytes + chunk.byteLength > length) {
+          if (range === undefined) throw overrun(length);
+          chunk = chunk.subarray(0, length - bytes);
         }
+        // The bytes that complete the announced length would let the client see a clean
+        // end: they wait until the whole body validated. (A range is not validated.)
+        if (range === undefined && bytes + chunk.byteLength === length) await reader.settled();
         if (!(await writer.write(chunk))) throw abortError();
         bytes += chunk.byteLength;
+        // The range is complete; leaving stops whatever the upstream sends beyond it.
+        if (range !== undefined && bytes === length) break;
       }
       if (length !== undefined && bytes !== length) throw overrun(length);
       await writer.end();
