@@ -113,6 +113,13 @@ describe('ftp adapter against vsftpd', () => {
       // One pooled connection served both, and the server saw one.
       expect(session.connections()).toBe(1);
       expect(server.connections()).toBe(1);
+      // A range (inclusive end) is cut short: exactly the bytes asked for.
+      const range = await adapter.open(
+        session,
+        request(server.url('a.bin'), { offset: 10, end: 19 }),
+      );
+      expect(range.metadata.length).toBe(10);
+      expect((await readAll(range.body)).equals(data.subarray(10, 20))).toBe(true);
     });
     await waitFor(() => server.connections() === 0);
   });

@@ -115,11 +115,16 @@ export function transfer(
         });
         offset = 0;
       }
+      // FTP has no ranged RETR: a range ends by cutting the transfer (and its connection) short.
+      const last = request.end === undefined ? size : Math.min(request.end + 1, size ?? Infinity);
+      let remaining = last === undefined ? Infinity : Math.max(0, last - offset);
+      let cut = false;
       const metadata: RemoteMetadata = {
         url: redactUrl(url),
         offset,
         headers: {},
-        ...(size === undefined ? {} : { size, length: Math.max(0, size - offset) }),
+        ...(size === undefined ? {} : { size }),
+        ...(remaining === Infinity ? {} : { length: remaining }),
         ...(lastModified === undefined ? {} : { lastModified }),
       };
 
@@ -136,6 +141,18 @@ export function transfer(
       const sink = new Writable({
         write(chunk: Buffer, _encoding, callback) {
           open();
+          if (cut) {
+            callback();
+            return;
+          }
+          if (chunk.byteLength >= remaining && request.end !== undefined) {
+            cut = true;
+            out.end(chunk.subarray(0, remaining));
+            settle(false);
+            callback();
+            return;
+          }
+          remaining -= chunk.byteLength;
           if (out.destroyed || out.write(chunk)) {
             callback();
             return;
@@ -164,10 +181,11 @@ export function transfer(
           transferring = false;
           settle(true);
           open();
-          out.end();
+          if (!cut) out.end();
         },
         (error: unknown) => {
           transferring = false;
+          if (cut) return;
           const failure = fail(error);
           // A refused RETR (4xx/5xx reply) leaves the control connection usable.
           settle(replyCode(error) !== undefined && !signal.aborted);

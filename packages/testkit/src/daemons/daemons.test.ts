@@ -36,10 +36,13 @@ describe('startVsftpd', () => {
     const ftp = await startVsftpd();
     try {
       expect(ftp.connections()).toBe(0);
+      const watch = ftp.watchConnections(2);
       const socket = connect(ftp.port, ftp.host);
       const next = replies(socket);
       expect(await next()).toMatch(/^220 /);
       expect(ftp.connections()).toBe(1);
+      await waitFor(() => watch.samples > 2);
+      expect(watch.stop()).toBe(1);
       socket.write('USER anonymous\r\n');
       expect(await next()).toMatch(/^(230|331) /);
       await waitFor(() => ftp.sessionPids().length > 0);
