@@ -1,4 +1,4 @@
-import type { SecretSource } from './secret-source.js';
+import type { SecretInput } from '@dl/core';
 
 /** Where a certificate (PEM) comes from: inline, or `{ file }` read when the session is created. */
 export type PemSource = string | { readonly file: string };
@@ -19,7 +19,7 @@ export interface FtpAdapterOptions {
    * password). Never appears in errors or logs.
    * @default 'anonymous@' for anonymous logins, '' otherwise
    */
-  readonly password?: SecretSource;
+  readonly password?: SecretInput;
   /**
    * TLS on `ftp:` URLs: `'explicit'` upgrades the control connection with
    * `AUTH TLS` and protects data connections (`PROT P`); a server that

@@ -8,6 +8,7 @@ import {
   DownloadError,
   ErrorCodes,
   createDownloaderFactory,
+  rebuildDownloaderFactory,
   type OpenRequest,
   type ProtocolAdapter,
   type SessionContext,
@@ -195,9 +196,30 @@ describe('ftp adapter against vsftpd', () => {
   it('redacts inline secrets in toJSON and keeps references', () => {
     expect(ftp({ user: 'u', password: 'inline-secret' }).toJSON?.()).toEqual({
       user: 'u',
-      password: 'REDACTED',
+      password: { redacted: true },
     });
     expect(ftp({ password: { env: 'X' } }).toJSON?.()).toEqual({ password: { env: 'X' } });
+  });
+
+  it('survives the plain-data handoff: toJSON, JSON, rebuildDownloaderFactory in "another process"', async () => {
+    process.env.DL_TEST_FTP_PASSWORD_2 = PASSWORD;
+    const original = createDownloaderFactory({
+      adapters: [
+        ftp({ user: USER.name, password: { env: 'DL_TEST_FTP_PASSWORD_2' }, idleTimeoutMs: 1000 }),
+      ],
+    });
+    const text = JSON.stringify(original);
+    await original.close();
+    expect(text).not.toContain(PASSWORD);
+    const rebuilt = rebuildDownloaderFactory(JSON.parse(text), { adapters: { ftp } });
+    try {
+      const result = await rebuilt.download({ url: server.url('a.bin'), size: 200_000 });
+      expect(result.digests).toBeDefined();
+      expect(result.size).toBe(200_000);
+    } finally {
+      await rebuilt.close();
+      delete process.env.DL_TEST_FTP_PASSWORD_2;
+    }
   });
 
   it('rejects an unset env reference with invalid-request naming the variable', async () => {

@@ -1,8 +1,13 @@
-import { DownloadError, ErrorCodes, abortError, type ProtocolAdapter } from '@dl/core';
+import {
+  DownloadError,
+  ErrorCodes,
+  abortError,
+  serializeSecret,
+  type ProtocolAdapter,
+} from '@dl/core';
 import type { FtpAdapterOptions } from './ftp-adapter-options.js';
 import { createFtpSession, type FtpSession, type FtpSessionInternals } from './ftp-session.js';
 import { transfer } from './ftp-transfer.js';
-import { redactSecretSource } from './secret-source.js';
 
 function checkOptions(options: FtpAdapterOptions): void {
   for (const key of [
@@ -73,7 +78,7 @@ export function ftp(options: FtpAdapterOptions = {}): ProtocolAdapter<FtpSession
     toJSON() {
       return {
         ...frozen,
-        ...(frozen.password === undefined ? {} : { password: redactSecretSource(frozen.password) }),
+        ...(frozen.password === undefined ? {} : { password: serializeSecret(frozen.password) }),
       };
     },
   };

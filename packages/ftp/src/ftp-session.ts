@@ -5,6 +5,7 @@ import {
   DownloadError,
   ErrorCodes,
   abortError,
+  resolveSecret,
   type AdapterSession,
   type Logger,
   type SessionContext,
@@ -13,7 +14,6 @@ import { ConnectionPool } from './connection-pool.js';
 import type { FtpAdapterOptions, PemSource } from './ftp-adapter-options.js';
 import { replyCode, toFtpError } from './ftp-errors.js';
 import { ftpTarget, type FtpTarget, type TargetDefaults } from './ftp-target.js';
-import { resolveSecret } from './secret-source.js';
 
 /**
  * The shared state of one `ftp()` adapter in one factory: logged-in

@@ -1,4 +1,3 @@
 export { ftp } from './ftp-adapter.js';
 export type { FtpAdapterOptions, PemSource } from './ftp-adapter-options.js';
 export type { FtpSession } from './ftp-session.js';
-export type { SecretSource } from './secret-source.js';

@@ -1,4 +1,3 @@
 export { sftp } from './sftp-adapter.js';
 export type { SftpAdapterOptions } from './sftp-adapter-options.js';
 export type { SftpSession } from './sftp-session.js';
-export type { SecretSource } from './secret-source.js';

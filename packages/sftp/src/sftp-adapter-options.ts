@@ -1,4 +1,4 @@
-import type { SecretSource } from './secret-source.js';
+import type { SecretInput } from '@dl/core';
 
 /**
  * Options of the {@link sftp} adapter. Plain data: the whole object can be
@@ -9,11 +9,11 @@ export interface SftpAdapterOptions {
   /** Login for URLs without a user. A URL's own `user@` wins. @default the local user's name */
   readonly username?: string;
   /** Password authentication. A URL's `user:password@` wins. Never appears in errors or logs. @default none */
-  readonly password?: SecretSource;
+  readonly password?: SecretInput;
   /** A private key (OpenSSH or PEM text; `{ file }` to read one) for public key authentication. @default none */
-  readonly privateKey?: SecretSource;
+  readonly privateKey?: SecretInput;
   /** Passphrase of an encrypted {@link privateKey}. @default none */
-  readonly passphrase?: SecretSource;
+  readonly passphrase?: SecretInput;
   /**
    * An ssh-agent to authenticate with: its socket path, `{ env: 'NAME' }`
    * for a variable holding the path, or `true` for `SSH_AUTH_SOCK`.

@@ -7,6 +7,7 @@ import {
   DownloadError,
   ErrorCodes,
   createDownloaderFactory,
+  rebuildDownloaderFactory,
   type OpenRequest,
   type ProtocolAdapter,
   type SessionContext,
@@ -321,10 +322,33 @@ describe('sftp adapter against OpenSSH sshd', () => {
       }).toJSON?.(),
     ).toEqual({
       username: 'u',
-      password: 'REDACTED',
+      password: { redacted: true },
       privateKey: { file: '/k' },
-      passphrase: 'REDACTED',
+      passphrase: { redacted: true },
     });
+  });
+
+  it('survives the plain-data handoff: toJSON, JSON, rebuildDownloaderFactory in "another process"', async () => {
+    const original = createDownloaderFactory({
+      adapters: [
+        sftp({
+          username: server.username,
+          privateKey: { file: server.privateKeyPath },
+          knownHosts: server.knownHostsFile,
+          idleTimeoutMs: 1000,
+        }),
+      ],
+    });
+    const text = JSON.stringify(original);
+    await original.close();
+    expect(text).not.toContain('PRIVATE KEY');
+    const rebuilt = rebuildDownloaderFactory(JSON.parse(text), { adapters: { sftp } });
+    try {
+      const result = await rebuilt.download({ url: server.url('a.bin'), size: 300_000 });
+      expect(result.size).toBe(300_000);
+    } finally {
+      await rebuilt.close();
+    }
   });
 
   it('rejects a malformed pinned fingerprint at construction', () => {

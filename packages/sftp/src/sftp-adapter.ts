@@ -1,5 +1,10 @@
-import { DownloadError, ErrorCodes, abortError, type ProtocolAdapter } from '@dl/core';
-import { redactSecretSource } from './secret-source.js';
+import {
+  DownloadError,
+  ErrorCodes,
+  abortError,
+  serializeSecret,
+  type ProtocolAdapter,
+} from '@dl/core';
 import type { SftpAdapterOptions } from './sftp-adapter-options.js';
 import { createSftpSession, type SftpSession, type SftpSessionInternals } from './sftp-session.js';
 import { transfer } from './sftp-transfer.js';
@@ -73,13 +78,13 @@ export function sftp(options: SftpAdapterOptions = {}): ProtocolAdapter<SftpSess
     toJSON() {
       return {
         ...frozen,
-        ...(frozen.password === undefined ? {} : { password: redactSecretSource(frozen.password) }),
+        ...(frozen.password === undefined ? {} : { password: serializeSecret(frozen.password) }),
         ...(frozen.privateKey === undefined
           ? {}
-          : { privateKey: redactSecretSource(frozen.privateKey) }),
+          : { privateKey: serializeSecret(frozen.privateKey) }),
         ...(frozen.passphrase === undefined
           ? {}
-          : { passphrase: redactSecretSource(frozen.passphrase) }),
+          : { passphrase: serializeSecret(frozen.passphrase) }),
       };
     },
   };

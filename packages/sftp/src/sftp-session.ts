@@ -7,6 +7,7 @@ import {
   DownloadError,
   ErrorCodes,
   abortError,
+  resolveSecret,
   type AdapterSession,
   type Logger,
   type SessionContext,
@@ -14,7 +15,6 @@ import {
 import { ConnectionPool } from './connection-pool.js';
 import { HostKeyPolicy, type HostKeyVerdict } from './host-key-policy.js';
 import { parseKnownHosts, type KnownHostEntry } from './known-hosts.js';
-import { resolveSecret } from './secret-source.js';
 import type { SftpAdapterOptions } from './sftp-adapter-options.js';
 import { toSftpError, untrustedHostKey } from './sftp-errors.js';
 import { sftpTarget, type SftpTarget } from './sftp-target.js';
