@@ -8,7 +8,8 @@ import type { DownloadError } from '../errors/download-error.js';
 /**
  * What the streamer serves for one client request: a download request
  * without a destination (the bytes go to the response), plus an optional
- * cache path.
+ * cache path. Its `signal` cancels this client only: a download shared with
+ * other clients goes on for them.
  */
 export interface StreamTarget<C = unknown> extends Omit<
   DownloadRequest<C>,
@@ -84,11 +85,15 @@ export interface StreamerOptions {
   readonly logger?: Logger;
 }
 
-/** How one call of `handle` ended. It never rejects. */
+/**
+ * How one call of `handle` ended (it never rejects). `ok` is true when the
+ * response was delivered complete, including the 405 and 416 answers;
+ * false when the download failed or the client went away.
+ */
 export type StreamOutcome =
   | {
       readonly ok: true;
-      /** The status sent (200, 206, 304-free: HEAD answers 200/206 too). */
+      /** The status sent (200, 206, 405, 416). */
       readonly status: number;
       /** Body bytes written to the client. */
       readonly bytes: number;
@@ -97,7 +102,12 @@ export type StreamOutcome =
     }
   | {
       readonly ok: false;
-      /** The status sent, when the failure was known before the first body byte. */
+      /**
+       * The status sent: an error status (404, 502, 504…) when the failure
+       * came before the first body byte, 200 or 206 when it came after (the
+       * response was then cut); `undefined` for a plain Writable, or when
+       * the client left before anything was sent.
+       */
       readonly status: number | undefined;
       /** Body bytes written before the failure. */
       readonly bytes: number;

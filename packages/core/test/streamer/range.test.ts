@@ -89,7 +89,7 @@ describe('Range requests', () => {
 
   it('serves the whole validated file for several ranges, an If-Range, or a malformed range', async () => {
     for (const headers of [
-      { range: 'bytes=0-9,20-29' },
+      { range: 'bytes=0-9,20-29' } as Record<string, string>,
       { range: 'bytes=0-9', 'if-range': '"x"' },
       { range: 'items=0-9' },
     ]) {
