@@ -98,11 +98,11 @@ export async function profileDl({ workloads, scratch, log, outDir }) {
     const command = await dl.prepare(scratch, w.items, `${w.id}-prof`);
     const outputDir = await mkdtemp(join(w.outBase, 'dl-bench-prof-'));
     try {
-      const [node, args] = command(outputDir);
+      const [node, args, env] = command(outputDir);
       const m = await measure(
         node,
         ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-interval', '250', ...args],
-        { cwd: outputDir, scratch, timeoutMs: w.timeoutMs },
+        { cwd: outputDir, env, scratch, timeoutMs: w.timeoutMs },
       );
       const [file] = (await readdir(profDir)).filter((f) => f.endsWith('.cpuprofile'));
       if (!file) {
@@ -119,6 +119,7 @@ export async function profileDl({ workloads, scratch, log, outDir }) {
         const straceOut = join(scratch, `strace-${w.id}.txt`);
         await measure(strace, ['-f', '-c', '-o', straceOut, node, ...args], {
           cwd: outputDir,
+          env,
           scratch,
           timeoutMs: w.timeoutMs,
         });

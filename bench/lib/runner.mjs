@@ -72,11 +72,25 @@ export async function runWorkload(workload, ctx) {
   return summarizeWorkload(workload, rows);
 }
 
-async function once(command, { outBase, scratch, entries, timeoutMs, watch, sync }) {
+// Other engineers rebuild packages in this checkout (tsup empties dist/ first):
+// a run that died because a module was missing at that moment runs again.
+const REBUILDING = /ERR_MODULE_NOT_FOUND|Cannot find module|does not provide an export named/;
+
+async function once(command, options) {
+  for (let attempt = 1; ; attempt++) {
+    const result = await onceInner(command, options);
+    if (result.exitCode === 0 || !REBUILDING.test(result.stderr) || attempt >= 4) {
+      return attempt > 1 ? { ...result, retriedForRebuild: attempt - 1 } : result;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 15_000));
+  }
+}
+
+async function onceInner(command, { outBase, scratch, entries, timeoutMs, watch, sync }) {
   const outDir = await mkdtemp(join(outBase, 'dl-bench-out-'));
   try {
-    const [file, args] = command(outDir);
-    const m = await measure(file, args, { cwd: outDir, scratch, timeoutMs, watch });
+    const [file, args, env] = command(outDir);
+    const m = await measure(file, args, { cwd: outDir, env, scratch, timeoutMs, watch });
     const v = await verifyOutput(outDir, entries());
     return {
       wallMs: m.wallMs,

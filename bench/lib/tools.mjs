@@ -1,6 +1,6 @@
 // How each tool is told to download a list of items. A tool's `prepare`
 // writes its input files (manifest, aria2 input file, curl config, sums)
-// into `scratch` and returns `(outDir) => [command, args]`.
+// into `scratch` and returns `(outDir) => [command, args, env?]`.
 //
 // An item is `{ url, path, size, sha256 }`; `path` is relative to the output folder.
 import { dirname, join } from 'node:path';
@@ -15,6 +15,8 @@ export function dlTool({
   concurrency,
   nodeArgs = [],
   extraArgs = [],
+  env,
+  mapUrl = (url) => url,
 }) {
   return {
     name: 'dl',
@@ -24,7 +26,7 @@ export function dlTool({
         manifest,
         map(items(), (it) =>
           JSON.stringify({
-            url: it.url,
+            url: mapUrl(it.url),
             path: it.path,
             size: it.size,
             digests: { sha256: it.sha256 },
@@ -48,6 +50,7 @@ export function dlTool({
           '--quiet',
           ...extraArgs,
         ],
+        env,
       ];
     },
   };

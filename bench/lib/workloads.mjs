@@ -175,7 +175,25 @@ export async function buildWorkloads(env, only) {
     const entries = await makeFiles(env.sshd.root, 'w4', s.w4, 16 * KiB);
     const items = toItems(entries, (rel) => env.sshd.url(rel, env.sftpAuth));
     const tools = [
-      dlTool({ bin: env.dlBin, concurrency: 8, extraArgs: env.dlSftpArgs ?? [] }),
+      dlTool({
+        bin: env.dlBin,
+        concurrency: 8,
+        // dl takes credentials by reference, never in the URL.
+        mapUrl: (url) => {
+          const u = new URL(url);
+          u.password = '';
+          return u.href;
+        },
+        env: { DL_BENCH_SFTP_PASSWORD: env.sftpAuth.password },
+        extraArgs: [
+          '--sftp-password-env',
+          'DL_BENCH_SFTP_PASSWORD',
+          '--sftp-user',
+          env.sftpAuth.user,
+          '--known-hosts',
+          env.sshd.knownHostsFile,
+        ],
+      }),
       curlTool({
         concurrency: 8,
         extraArgs: ['--hostpubsha256', env.sshd.hostKey.fingerprint.replace(/^SHA256:/, '')],
