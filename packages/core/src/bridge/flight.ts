@@ -4,14 +4,11 @@ import type { Logger } from '../contracts/logger.js';
 import type { RemoteMetadata } from '../contracts/remote-resource.js';
 import { abortError, toDownloadError, type DownloadError } from '../errors/download-error.js';
 import { FileSink } from '../runtime/file-sink.js';
-import { releaseOpened } from './release-opened.js';
 
 /** How a {@link Flight} runs. */
 export interface FlightOptions {
   readonly downloader: Downloader;
   readonly request: DownloadRequest<unknown>;
-  /** Metadata of the latest attempt, when known better than the open's first one. */
-  readonly latestMetadata: () => RemoteMetadata | undefined;
   /** Whether requests arriving later may join (needs the bytes from the start). */
   readonly shared: boolean;
   readonly replayBytes: number;
@@ -159,10 +156,9 @@ export class Flight {
     const { downloader, request, windowBytes, replayBytes, shared } = this.#options;
     if (!shared) this.#close();
     let opened: OpenedDownload<unknown> | undefined;
-    let iterator: AsyncIterator<Uint8Array> | undefined;
     try {
       opened = await downloader.open(request, { signal: this.#abort.signal });
-      iterator = opened.body[Symbol.asyncIterator]();
+      const iterator = opened.body[Symbol.asyncIterator]();
       for (;;) {
         await this.#until(
           () => this.#readers.size === 0 || this.#head - this.#slowest() <= windowBytes,
@@ -190,13 +186,14 @@ export class Flight {
       this.#close();
       this.#chunks = [];
       this.#notify();
-      if (opened !== undefined) releaseOpened(opened, iterator);
+      opened?.abort(this.#error);
       await this.#tee?.abort().catch(() => {});
     }
   }
 
   #begin(opened: OpenedDownload<unknown>): void {
-    this.#metadata = this.#options.latestMetadata() ?? opened.metadata;
+    // Read now, not at open: it follows a retry (or another mirror) that serves the bytes.
+    this.#metadata = opened.metadata;
     this.#phase = 'flowing';
   }
 

@@ -12,8 +12,6 @@ import { errorStatus } from './error-status.js';
 import { Flight, type FlightReader } from './flight.js';
 import { flightKey } from './flight-key.js';
 import { forwardedHeaders } from './forwarded-headers.js';
-import { metadataTap } from './metadata-tap.js';
-import { releaseOpened } from './release-opened.js';
 import { fullFraming, partialFraming, type Framing } from './response-framing.js';
 import { ResponseWriter } from './response-writer.js';
 import type {
@@ -235,17 +233,15 @@ class StreamerImpl implements Streamer {
     if (joined !== undefined) return { reader: joined, source: 'shared' };
 
     const { cache, signal: _perClient, ...rest } = target;
-    const tap = metadataTap();
     // A partial body is not validated (the core skips it), so its expectations are dropped.
     const request: DownloadRequest<unknown> =
       range === undefined
-        ? { ...rest, validators: [...(rest.validators ?? []), tap.validator] }
+        ? rest
         : { ...rest, size: undefined, digests: undefined, validators: undefined, range };
     let flight: Flight | undefined = undefined;
     flight = new Flight({
       downloader: this.#downloader,
       request,
-      latestMetadata: tap.latest,
       shared: key !== undefined,
       replayBytes: this.#replayBytes,
       windowBytes: this.#windowBytes,
@@ -277,7 +273,7 @@ class StreamerImpl implements Streamer {
       } finally {
         offGone();
         // Answered from the metadata alone: the body is never read.
-        if (opened !== undefined) releaseOpened(opened);
+        opened?.abort();
       }
     }
     const framing = fullFraming(metadata, target.size);

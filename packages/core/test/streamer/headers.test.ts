@@ -41,7 +41,18 @@ beforeAll(async () => {
     res.writeHead(200, { 'content-type': 'text/plain', 'content-length': String(1 << 30) });
     res.write(Buffer.alloc(64 * 1024, 1));
   });
-  factory = createDownloaderFactory({ adapters: [http()] });
+  // The first attempt dies after its headers; the retry serves the bytes with other validators.
+  let attempts = 0;
+  upstream.route('/retried.bin', (_req, res) => {
+    attempts++;
+    res.writeHead(200, {
+      'content-length': String(DATA.byteLength),
+      etag: attempts === 1 ? '"first"' : '"second"',
+    });
+    if (attempts === 1) res.socket?.destroy();
+    else res.end(DATA);
+  });
+  factory = createDownloaderFactory({ adapters: [http()], retry: { baseDelayMs: 1 } });
   const streamer = createStreamer({
     downloader: factory,
     headers: (headers, { target }) => {
@@ -95,6 +106,12 @@ describe('streamer headers', () => {
     } finally {
       await plain.stop();
     }
+  });
+
+  it('forwards the metadata of the attempt that served the bytes', async () => {
+    const got = await fetchRaw(server.url('/retried.bin'));
+    expect(got.complete).toBe(true);
+    expect(got.headers.etag).toBe('"second"');
   });
 
   it('lets the caller filter and add headers', async () => {
