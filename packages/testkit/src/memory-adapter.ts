@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   DownloadError,
@@ -43,6 +44,8 @@ export function memoryAdapter(
     capabilities: { resume, transfersPerConnection: 1, metadataBeforeBody: true },
     createSession() {
       const controller = new AbortController();
+      // Every transfer in flight listens for the session's end.
+      setMaxListeners(0, controller.signal);
       let closed = false;
       return {
         signal: controller.signal,
