@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { fileAdapter, type ProtocolAdapter } from '@dl/core';
 import { ftp, type FtpAdapterOptions } from '@dl/ftp';
 import { http, type HttpAdapterOptions, type HttpAuth, type SecretRef } from '@dl/http';
+import { sftp, type SftpAdapterOptions } from '@dl/sftp';
 import { UsageError } from '../exit-codes.js';
 import type { GetOptions } from './get-options.js';
 
@@ -26,6 +27,7 @@ export function buildAdapters(
     fileAdapter(),
     http(httpOptions(options, cwd, defaultAuthOrigins)),
     ftp(ftpOptions(options, cwd)),
+    sftp(sftpOptions(options, cwd)),
   ];
 }
 
@@ -157,6 +159,48 @@ function ftpOptions(options: GetOptions, cwd: string): FtpAdapterOptions {
   };
 }
 
+function sftpOptions(options: GetOptions, cwd: string): SftpAdapterOptions {
+  const password = secretOf(options, 'sftpPasswordEnv', 'sftpPasswordFile', '--sftp-password', cwd);
+  const fingerprints: Record<string, string[]> = {};
+  for (const raw of options.hostFingerprint) {
+    const eq = raw.indexOf('=');
+    const host = raw.slice(0, eq).trim();
+    const fingerprint = raw.slice(eq + 1).trim();
+    if (eq <= 0 || !/^SHA256:[A-Za-z0-9+/]{43}=?$/.test(fingerprint)) {
+      throw new UsageError(
+        `--host-fingerprint "${raw}": expected HOST=SHA256:<base64> as ssh-keygen -lf prints it`,
+      );
+    }
+    (fingerprints[host] ??= []).push(fingerprint);
+  }
+  if (options.sshKeyPassphraseEnv !== undefined && options.sshKey === undefined) {
+    throw new UsageError('--ssh-key-passphrase-env needs --ssh-key');
+  }
+  return {
+    ...(options.sftpUser === undefined ? {} : { username: options.sftpUser }),
+    ...(password === undefined ? {} : { password }),
+    ...(options.sshKey === undefined
+      ? {}
+      : { privateKey: { file: readablePath(options.sshKey, '--ssh-key', cwd) } }),
+    ...(options.sshKeyPassphraseEnv === undefined
+      ? {}
+      : {
+          passphrase: secretRef(
+            'env',
+            options.sshKeyPassphraseEnv,
+            '--ssh-key-passphrase-env',
+            cwd,
+          ),
+        }),
+    ...(options.sshAgent ? { agent: true as const } : {}),
+    ...(options.knownHosts.length === 0
+      ? {}
+      : { knownHosts: options.knownHosts.map((file) => readablePath(file, '--known-hosts', cwd)) }),
+    ...(Object.keys(fingerprints).length === 0 ? {} : { hostFingerprints: fingerprints }),
+    readyTimeoutMs: Math.max(options.connectTimeout, 1000),
+  };
+}
+
 type SecretKey =
   | 'httpPasswordEnv'
   | 'httpPasswordFile'
@@ -165,7 +209,9 @@ type SecretKey =
   | 'proxyPasswordEnv'
   | 'proxyPasswordFile'
   | 'ftpPasswordEnv'
-  | 'ftpPasswordFile';
+  | 'ftpPasswordFile'
+  | 'sftpPasswordEnv'
+  | 'sftpPasswordFile';
 
 function secretOf(
   options: GetOptions,

@@ -13,7 +13,10 @@ export function getCommand(io: CliIo, exit: (code: number) => void): Command {
         'Every file is written to a temp file and renamed into place only after its size and ' +
         'digests validated. A file already at its destination with the expected digests is skipped.',
     )
-    .argument('[url...]', 'URLs to download (file:, http:, https:, ftp:, ftps:)')
+    .argument(
+      '[url...]',
+      'URLs to download (file:, http:, https:, ftp:, ftps:, sftp:; relative with --mirrorlist)',
+    )
     .option('-i, --input <manifest>', 'read downloads from a manifest file, or - for stdin')
     .option(
       '-o, --output <dir>',
@@ -101,12 +104,47 @@ export function getCommand(io: CliIo, exit: (code: number) => void): Command {
         .choices(['implicit', 'explicit'])
         .default('implicit'),
     )
+    .option('--sftp-user <name>', 'SFTP user for URLs without one (default: the local user)')
+    .option('--sftp-password-env <VAR>', 'SFTP password from environment variable VAR')
+    .option('--sftp-password-file <file>', 'SFTP password from FILE')
+    .option('--ssh-key <file>', 'private key for SFTP public key authentication')
+    .option(
+      '--ssh-key-passphrase-env <VAR>',
+      'passphrase of --ssh-key from environment variable VAR',
+    )
+    .option('--ssh-agent', 'authenticate SFTP with the ssh-agent at SSH_AUTH_SOCK', false)
+    .option(
+      '--known-hosts <file>',
+      'known_hosts file trusted for SFTP host keys (repeatable; default: ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts)',
+      collect,
+      [],
+    )
+    .option(
+      '--host-fingerprint <host=SHA256:...>',
+      'pinned SFTP host key fingerprint (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--mirrorlist <url|file>',
+      'mirror list or metalink: relative URLs and mirror://mirrors/PATH fail over across its mirrors',
+    )
+    .option(
+      '--metalink <url|file>',
+      'download every file a metalink describes, failing over across its URLs',
+    )
+    .addOption(
+      new Option('--mirror-strategy <strategy>', 'how mirrors share the files')
+        .choices(['failover', 'spread'])
+        .default('failover'),
+    )
     .option('--user-agent <text>', 'appended to the dl/<version> User-Agent')
     .addHelpText(
       'after',
       `
 Manifest lines (only "url" is required; a line holding only a URL works too):
   {"url": "https://example.com/a.rpm", "path": "a/a.rpm", "size": 16384, "digests": {"sha256": "<hex>"}}
+With --mirrorlist, a relative "url" (Packages/a.rpm) is fetched from the list's mirrors.
 
 Exit status: 0 all downloaded and valid · 1 some failed or bad lines · 2 bad usage or input
              130 stopped by SIGINT · 143 stopped by SIGTERM
@@ -114,6 +152,8 @@ Exit status: 0 all downloaded and valid · 1 some failed or bad lines · 2 bad u
 Examples:
   dl get https://example.com/file.iso --sha256 <hex>
   dl get -i manifest.jsonl -o mirror/ -j 32 --per-host 4
+  dl get --mirrorlist https://example.com/mirrorlist -i packages.txt -o repo/
+  dl get --metalink https://example.com/file.iso.meta4 -o downloads/
   generate-manifest | dl get -i - -o out --json > results.jsonl`,
     )
     .action(async (urls: string[], options: GetOptions) => {

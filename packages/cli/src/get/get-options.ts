@@ -42,5 +42,16 @@ export interface GetOptions {
   readonly ftpPasswordFile?: string;
   readonly ftpTls: boolean;
   readonly ftpsMode: 'implicit' | 'explicit';
+  readonly sftpUser?: string;
+  readonly sftpPasswordEnv?: string;
+  readonly sftpPasswordFile?: string;
+  readonly sshKey?: string;
+  readonly sshKeyPassphraseEnv?: string;
+  readonly sshAgent: boolean;
+  readonly knownHosts: readonly string[];
+  readonly hostFingerprint: readonly string[];
+  readonly mirrorlist?: string;
+  readonly metalink?: string;
+  readonly mirrorStrategy: 'failover' | 'spread';
   readonly userAgent?: string;
 }

@@ -32,15 +32,20 @@ export type ParsedLine =
 /**
  * Parses one manifest line: a JSON object
  * (`{"url", "path"?, "size"?, "digests"?: {"sha256": …}}`, unknown keys
- * ignored) or a bare URL. `supports` tells which URL schemes are served.
- * Reasons never contain credentials.
+ * ignored) or a bare URL. `supports` tells which URL schemes are served;
+ * relative URLs resolve against `base` (a mirror set's `mirror://name/`)
+ * and are bad without one. Reasons never contain credentials.
  */
-export function parseManifestLine(text: string, supports: (url: URL) => boolean): ParsedLine {
+export function parseManifestLine(
+  text: string,
+  supports: (url: URL) => boolean,
+  base?: URL,
+): ParsedLine {
   const line = text.trim();
   if (line === '' || line.startsWith('#')) return { kind: 'blank' };
   if (!/^[[{"]/.test(line)) {
     if (/\s/.test(line)) return bad('not JSON and not a single URL');
-    return entryFrom({ url: line }, supports);
+    return entryFrom({ url: line }, supports, base);
   }
   let value: unknown;
   try {
@@ -51,10 +56,14 @@ export function parseManifestLine(text: string, supports: (url: URL) => boolean)
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return bad('a JSON line must be an object');
   }
-  return entryFrom(value as Record<string, unknown>, supports);
+  return entryFrom(value as Record<string, unknown>, supports, base);
 }
 
-function entryFrom(fields: Record<string, unknown>, supports: (url: URL) => boolean): ParsedLine {
+function entryFrom(
+  fields: Record<string, unknown>,
+  supports: (url: URL) => boolean,
+  base: URL | undefined,
+): ParsedLine {
   const path = typeof fields.path === 'string' ? fields.path : undefined;
   const at = { ...(path === undefined ? {} : { path }) };
   const raw = fields.url;
@@ -62,7 +71,7 @@ function entryFrom(fields: Record<string, unknown>, supports: (url: URL) => bool
   if (typeof raw !== 'string' || raw === '') return bad('"url" must be a non-empty string', at);
   let url: URL;
   try {
-    url = new URL(raw);
+    url = URL.canParse(raw) || base === undefined ? new URL(raw) : new URL(raw, base);
   } catch {
     return bad(`"${redactText(raw)}" is not an absolute URL`, at);
   }

@@ -18,6 +18,8 @@ export interface ReadManifestOptions {
   readonly supports: (url: URL) => boolean;
   /** Stops reading: the input is destroyed and the iteration ends quietly. */
   readonly signal?: AbortSignal;
+  /** Relative URLs resolve against it (a mirror set's `mirror://name/`); without it they are bad lines. */
+  readonly base?: URL;
   /** Longest line accepted, in bytes. @default 1 MiB */
   readonly maxLineBytes?: number;
 }
@@ -44,7 +46,7 @@ export async function* readManifest(
         };
         continue;
       }
-      const parsed = parseManifestLine(line.text, options.supports);
+      const parsed = parseManifestLine(line.text, options.supports, options.base);
       if (parsed.kind === 'blank') continue;
       if (parsed.kind === 'entry') yield { line: line.number, entry: parsed.entry };
       else {
