@@ -409,7 +409,7 @@ describe('ftp adapter: resume and abort through the factory', () => {
   });
 
   it('aborting 50 concurrent transfers leaves no socket, no server connection and no temp file', async () => {
-    const server = await startVsftpd({ maxRate: 1_000_000, passivePorts: 80 });
+    const server = await startVsftpd({ maxRate: 200_000, passivePorts: 80 });
     const dir = await mkdtemp(join(tmpdir(), 'dl-ftp-abort-'));
     try {
       for (let i = 0; i < 50; i++)

@@ -8,6 +8,7 @@ import {
   ErrorCodes,
   createDownloaderFactory,
   rebuildDownloaderFactory,
+  type OpenInterceptor,
   type OpenRequest,
   type ProtocolAdapter,
   type SessionContext,
@@ -476,11 +477,30 @@ describe('sftp adapter through the factory', () => {
     const dir = await mkdtemp(join(tmpdir(), 'dl-sftp-abort-'));
     try {
       for (let i = 0; i < 50; i++)
-        await writeFile(join(server.root, `${i}.bin`), bytes(`/${i}.bin`, 4_000_000));
+        await writeFile(join(server.root, `${i}.bin`), bytes(`/${i}.bin`, 1_000_000));
       const baseline = activeResources();
+      // Every transfer holds after its first chunk until the abort, so all 50 are in flight at once.
+      const hold: OpenInterceptor = (next) => async (request) => {
+        const resource = await next(request);
+        const body = resource.body as AsyncIterable<Uint8Array>;
+        async function* held(): AsyncGenerator<Uint8Array> {
+          let first = true;
+          for await (const chunk of body) {
+            yield chunk;
+            if (first) {
+              first = false;
+              await new Promise((resolve) =>
+                request.signal.addEventListener('abort', resolve, { once: true }),
+              );
+            }
+          }
+        }
+        return { ...resource, body: held() };
+      };
       const factory = createDownloaderFactory({
         adapters: [sftp({ privateKey: server.privateKey, knownHosts: server.knownHostsFile })],
         limits: { total: 50, perHost: 50 },
+        interceptors: [hold],
       });
       const controller = new AbortController();
       const requests = Array.from({ length: 50 }, (_, i) => ({
@@ -489,16 +509,15 @@ describe('sftp adapter through the factory', () => {
         context: i,
       }));
       const codes: string[] = [];
-      const started = new Set<number>();
-      factory.on('download-progress', (event) => started.add(event.id));
       const run = (async () => {
         for await (const outcome of factory.downloadAll(requests, { signal: controller.signal })) {
           codes.push(outcome.ok ? 'ok' : outcome.error.code);
         }
       })();
-      await waitFor(() => started.size >= 25 || codes.length >= 25, 20_000, {
-        message: () => `only ${started.size} transfers started`,
+      await waitFor(() => server.openFiles() >= 50, 20_000, {
+        message: () => `only ${server.openFiles()} transfers in flight at the server`,
       });
+      expect(server.connections()).toBe(50);
       controller.abort();
       const thrown = await run.then(
         () => undefined,
@@ -508,7 +527,7 @@ describe('sftp adapter through the factory', () => {
       expect(
         codes.filter((code) => code !== 'ok').every((code) => code === ErrorCodes.Aborted),
       ).toBe(true);
-      expect(codes.filter((code) => code === 'ok').length).toBeLessThan(50);
+      expect(codes.filter((code) => code === 'ok')).toEqual([]);
       await factory.close();
       await waitFor(() => server.connections() === 0 && server.openFiles() === 0, 5000, {
         message: () =>

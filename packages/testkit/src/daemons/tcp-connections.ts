@@ -4,8 +4,9 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 const ESTABLISHED = '01';
 const LISTEN = '0A';
 
-function socketsOnLocalPort(port: number, state: string, maxPort = port): number {
-  let count = 0;
+/** Inodes of the sockets in `state` whose local port is in `port..maxPort`. */
+function socketInodes(port: number, state: string, maxPort = port): string[] {
+  const inodes: string[] = [];
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
     let text: string;
     try {
@@ -18,10 +19,36 @@ function socketsOnLocalPort(port: number, state: string, maxPort = port): number
       const local = fields[1];
       if (local === undefined || fields[3] !== state) continue;
       const localPort = Number.parseInt(local.slice(local.lastIndexOf(':') + 1), 16);
-      if (localPort >= port && localPort <= maxPort) count++;
+      if (localPort >= port && localPort <= maxPort) inodes.push(fields[9] ?? '');
     }
   }
-  return count;
+  return inodes;
+}
+
+function socketsOnLocalPort(port: number, state: string, maxPort = port): number {
+  return socketInodes(port, state, maxPort).length;
+}
+
+/** Inodes of the sockets the processes hold open. */
+function socketsOf(pids: readonly number[]): Set<string> {
+  const inodes = new Set<string>();
+  for (const pid of pids) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (match?.[1] !== undefined) inodes.add(match[1]);
+      } catch {
+        // Closed meanwhile.
+      }
+    }
+  }
+  return inodes;
 }
 
 /**
@@ -33,51 +60,28 @@ export function establishedConnections(port: number): number {
   return socketsOnLocalPort(port, ESTABLISHED);
 }
 
-/** Established TCP connections whose local port is in `min..max` (a daemon's passive data ports). */
-export function establishedConnectionsInRange(min: number, max: number): number {
-  return socketsOnLocalPort(min, ESTABLISHED, max);
-}
-
-/** Inodes of the sockets listening on TCP `port`. */
-function listeningInodes(port: number): Set<string> {
-  const inodes = new Set<string>();
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text: string;
-    try {
-      text = readFileSync(table, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const fields = line.trim().split(/\s+/);
-      const local = fields[1];
-      if (local === undefined || fields[3] !== LISTEN || fields[9] === undefined) continue;
-      if (Number.parseInt(local.slice(local.lastIndexOf(':') + 1), 16) === port)
-        inodes.add(fields[9]);
-    }
-  }
-  return inodes;
+/**
+ * Established TCP connections whose local port is in `min..max` (a daemon's
+ * passive data ports) and that one of `pids` holds: ranges of daemons
+ * running at once may overlap, the sockets may not.
+ */
+export function establishedConnectionsInRange(
+  min: number,
+  max: number,
+  pids: readonly number[],
+): number {
+  const candidates = socketInodes(min, ESTABLISHED, max);
+  if (candidates.length === 0) return 0;
+  const owned = socketsOf(pids);
+  return candidates.filter((inode) => owned.has(inode)).length;
 }
 
 /** True when process `pid` itself holds a socket listening on TCP `port`. */
 export function listensOn(pid: number, port: number): boolean {
-  const inodes = listeningInodes(port);
-  if (inodes.size === 0) return false;
-  let fds: string[];
-  try {
-    fds = readdirSync(`/proc/${pid}/fd`);
-  } catch {
-    return false;
-  }
-  for (const fd of fds) {
-    try {
-      const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-      if (match?.[1] !== undefined && inodes.has(match[1])) return true;
-    } catch {
-      // Closed meanwhile.
-    }
-  }
-  return false;
+  const inodes = socketInodes(port, LISTEN);
+  if (inodes.length === 0) return false;
+  const owned = socketsOf([pid]);
+  return inodes.some((inode) => owned.has(inode));
 }
 
 /** True when something listens on TCP `port`. */

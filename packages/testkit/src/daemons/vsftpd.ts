@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { startDaemon, type RunningDaemon } from './daemon-process.js';
 import { findBinary } from './find-binary.js';
 import { freePortRange } from './free-port.js';
+import { descendants } from './process-tree.js';
 import { establishedConnectionsInRange } from './tcp-connections.js';
 import { ensureSystemUser, type SystemUser } from './system-user.js';
 import { createTestCertificate } from './test-certificate.js';
@@ -155,7 +156,8 @@ export async function startVsftpd(options: VsftpdOptions = {}): Promise<RunningV
     user: options.user,
     configText,
     passivePorts: pasv,
-    dataConnections: () => establishedConnectionsInRange(pasv.min, pasv.max),
+    dataConnections: () =>
+      establishedConnectionsInRange(pasv.min, pasv.max, descendants(daemon.pid)),
     url(path, auth) {
       const userinfo =
         auth === undefined
