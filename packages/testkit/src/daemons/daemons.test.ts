@@ -63,17 +63,17 @@ describe('startVsftpd', () => {
   it('logs a local user in with its password and refuses a wrong one', async () => {
     const ftp = await startVsftpd({
       anonymous: false,
-      user: { name: 'dltestftp', password: 'Pw-ftp-1234' },
+      user: { name: 'dltestkit', password: 'Pw-kit-1234' },
     });
     try {
       for (const [password, code] of [
-        ['Pw-ftp-1234', '230'],
+        ['Pw-kit-1234', '230'],
         ['wrong-password', '530'],
       ] as const) {
         const socket = connect(ftp.port, ftp.host);
         const next = replies(socket);
         await next();
-        socket.write('USER dltestftp\r\n');
+        socket.write('USER dltestkit\r\n');
         expect(await next()).toMatch(/^331 /);
         socket.write(`PASS ${password}\r\n`);
         expect(await next()).toMatch(new RegExp(`^${code} `));

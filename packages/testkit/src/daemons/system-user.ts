@@ -3,7 +3,11 @@ import { userInfo } from 'node:os';
 import { findBinary } from './find-binary.js';
 import { runCommand } from './run-command.js';
 
-/** A login on this machine that daemons authenticate with a password. */
+/**
+ * A login on this machine that daemons authenticate with a password. Its
+ * password is set on every start: test files that may run at the same time
+ * must use different names (or the same password).
+ */
 export interface SystemUser {
   readonly name: string;
   readonly password: string;
