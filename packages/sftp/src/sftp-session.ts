@@ -200,7 +200,9 @@ export async function createSftpSession(
           // SFTP is request/response in small packets: without this, Nagle's algorithm and delayed
           // ACKs add 40 ms to every round trip.
           ssh.setNoDelay(true);
-          await connecting;
+          const channel = (await connecting) as unknown as EventEmitter;
+          // ssh2 emits protocol errors on the SFTP channel; unheard, they would crash the process.
+          channel.on('error', () => (connection.broken = true));
           log.debug('sftp: connected', { host });
           return connection;
         } catch (error) {
