@@ -23,7 +23,13 @@ describe('parseMirrorList', () => {
 
   it('treats entries as untrusted: file: and other schemes dropped with a reason, credentials removed, relative lines resolved', () => {
     const list = parseMirrorList(
-      ['file:///etc/', 'gopher://127.0.0.1/x', 'http://u:pw@127.0.0.1:1/a/', 'mirrors/b/', 'not a url'].join('\n'),
+      [
+        'file:///etc/',
+        'gopher://127.0.0.1/x',
+        'http://u:pw@127.0.0.1:1/a/',
+        'mirrors/b/',
+        'not a url',
+      ].join('\n'),
       { documentUrl: new URL('http://lister:secret@127.0.0.1:9/list/mirrorlist') },
     );
     expect(list.bases.map((u) => u.href)).toEqual([
@@ -41,7 +47,9 @@ describe('parseMirrorList', () => {
   it('refuses a list with no usable entry, naming the first problem and its line', () => {
     let caught: unknown;
     try {
-      parseMirrorList('\n<html>\n<body>Service Unavailable</body>\n', { source: 'http://127.0.0.1:9/ml' });
+      parseMirrorList('\n<html>\n<body>Service Unavailable</body>\n', {
+        source: 'http://127.0.0.1:9/ml',
+      });
     } catch (error) {
       caught = error;
     }

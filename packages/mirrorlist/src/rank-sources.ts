@@ -50,8 +50,10 @@ function drawn(sources: readonly Source[], context: RankContext): Source[] {
   // An unmeasured mirror is assumed as fast as the best: it gets tried and measured.
   const best = known.length > 0 ? Math.max(...known) : 1;
   const weights = sources.map((s, i) => {
-    const rate = Math.max(rates[i] ?? best, EXPLORE_FLOOR * best);
-    return rate / (health.inFlight(s.url.origin) + 1);
+    const busy = health.inFlight(s.url.origin);
+    // An unmeasured mirror is probed one transfer at a time until its first one tells its pace.
+    const assumed = rates[i] ?? (busy > 0 ? 0 : best);
+    return Math.max(assumed, EXPLORE_FLOOR * best) / (busy + 1);
   });
   const left = sources.map((source, i) => ({ source, weight: weights[i]! }));
   const out: Source[] = [];

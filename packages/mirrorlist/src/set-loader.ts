@@ -32,6 +32,8 @@ interface Pending {
   waiters: number;
 }
 
+const fetchOver = new DownloadError('The list was read', { code: ErrorCodes.Aborted });
+
 /** How long a stale set is kept after a failed refresh before the list is asked again. */
 const STALE_RETRY_MS = 60_000;
 
@@ -95,6 +97,8 @@ export class SetLoader {
       const controller = new AbortController();
       const promise = this.#fetch(name, options, controller.signal).finally(() => {
         this.#pending.delete(name);
+        // Ends the fetch's open for the adapter's guard, as the end of an attempt does.
+        controller.abort(fetchOver);
       });
       promise.catch(() => {});
       pending = { promise, controller, waiters: 0 };

@@ -1,7 +1,12 @@
 import { createHash } from 'node:crypto';
 
 /** Hex digests of `data` as a metalink lists them. */
-export function hashes(data: Uint8Array): { md5: string; sha1: string; sha256: string; sha512: string } {
+export function hashes(data: Uint8Array): {
+  md5: string;
+  sha1: string;
+  sha256: string;
+  sha512: string;
+} {
   const hex = (algorithm: string) => createHash(algorithm).update(data).digest('hex');
   return { md5: hex('md5'), sha1: hex('sha1'), sha256: hex('sha256'), sha512: hex('sha512') };
 }
@@ -29,7 +34,9 @@ ${f.size === undefined ? '' : `    <size>${f.size}</size>\n`}${Object.entries(f.
           (u) =>
             `    <url${u.rank === undefined ? '' : ` priority="${u.rank}"`}${u.location ? ` location="${u.location}"` : ''}>${escape(u.url)}</url>\n`,
         )
-        .join('')}    <metaurl mediatype="torrent" priority="9">http://127.0.0.1:9/x.torrent</metaurl>
+        .join(
+          '',
+        )}    <metaurl mediatype="torrent" priority="9">http://127.0.0.1:9/x.torrent</metaurl>
   </file>`,
     )
     .join('\n');
@@ -47,7 +54,10 @@ ${extra}${body}
  * `verification`, `resources` with `preference` (higher first, from `rank`
  * as 100 - rank) and `mm0:alternates`.
  */
-export function metalink3(files: readonly TestFile[], alternate?: { size: number; sha256: string }): string {
+export function metalink3(
+  files: readonly TestFile[],
+  alternate?: { size: number; sha256: string },
+): string {
   const body = files
     .map(
       (f) => `   <file name="${escape(f.name)}">
