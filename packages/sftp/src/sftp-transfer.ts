@@ -28,10 +28,9 @@ function changedSince(
  * Runs one download on a leased SSH connection: stat (size, modification
  * time), then a read stream from the offset, returned once the remote file
  * is open so that a failure before any data rejects `open`. The connection
- * goes back to the pool as soon as the file was read to the end; after an
- * abort, once the stream closed its remote handle, and if that does not
- * happen in time (the connection broke, the close hangs) it is dropped.
- * Aborting destroys the stream, which closes the handle.
+ * goes back to the pool as soon as the file was read to the end. Aborting,
+ * or a reader that stops early, destroys the stream and closes the
+ * connection, so nothing of a cancelled transfer stays open.
  */
 export async function transfer(
   session: SftpSessionInternals,
@@ -57,7 +56,7 @@ export async function transfer(
     if (keep && !connection.broken) lease.release();
     else lease.discard();
   };
-  /** The stream is being torn down: give its handle a moment to close, then drop the connection. */
+  /** The stream failed: give its handle a moment to close (then it is reusable), else drop the connection. */
   const windDown = () => {
     if (settled || fallback !== undefined) return;
     fallback = setTimeout(() => settle(false), HANDLE_CLOSE_MS);
@@ -70,9 +69,9 @@ export async function transfer(
       settle(false);
       return;
     }
-    // Without an error: ssh2 emits 'close' (handle closed, connection reusable) only then.
+    // Cancellation closes the connection too: nothing of an aborted transfer stays open.
     stream.destroy();
-    windDown();
+    settle(false);
   };
   signal.addEventListener('abort', onAbort, { once: true });
   connection.ssh.on('close', onConnectionClose);
@@ -130,7 +129,11 @@ export async function transfer(
   readable.on('error', windDown);
   // Read to the end: the handle's CLOSE is already queued on the channel, and SFTP carries many
   // requests at once, so the next transfer need not wait for its reply.
-  readable.on('end', () => settle(true));
+  let ended = false;
+  readable.on('end', () => {
+    ended = true;
+    settle(true);
+  });
   readable.on('close', () => settle(true));
   if (signal.aborted) onAbort();
 
@@ -153,8 +156,11 @@ export async function transfer(
     } catch (error) {
       throw fail(error);
     } finally {
-      if (!readable.destroyed) readable.destroy();
-      windDown();
+      if (!ended) {
+        // The reader stopped early or the read failed: end the transfer and its connection.
+        readable.destroy();
+        settle(false);
+      }
     }
   }
   return { metadata, body: body() };
