@@ -3,6 +3,7 @@ import { DownloadError, redactText } from '@dl/core';
 import type { CliIo } from './cli-io.js';
 import { ExitCodes, UsageError } from './exit-codes.js';
 import { getCommand } from './get/get-command.js';
+import { serveCommand } from './serve/serve-command.js';
 import { VERSION } from './version.js';
 
 /**
@@ -27,6 +28,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       writeErr: (text) => void io.stderr.write(text),
     });
   program.addCommand(configure(getCommand(io, exit), io));
+  program.addCommand(configure(serveCommand(io, exit), io));
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return status;

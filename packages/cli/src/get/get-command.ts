@@ -1,12 +1,12 @@
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import type { CliIo } from '../cli-io.js';
-import { collect, seconds, wholeNumber } from '../option-parsers.js';
+import { addTransferOptions } from '../transfer/transfer-options.js';
 import type { GetOptions } from './get-options.js';
 import { runGet } from './run-get.js';
 
 /** `dl get`, ready to add to the program; its action stores the exit status in `exit`. */
 export function getCommand(io: CliIo, exit: (code: number) => void): Command {
-  return new Command('get')
+  const command = new Command('get')
     .summary('download URLs and manifests, validating every file')
     .description(
       'Download URLs and/or the lines of a manifest (JSON Lines, or one URL per line) into a folder. ' +
@@ -23,15 +23,11 @@ export function getCommand(io: CliIo, exit: (code: number) => void): Command {
       'folder the files go to (joined with each line\'s "path", or the URL path)',
       '.',
     )
-    .option('-j, --total <n>', 'downloads at once, across all hosts', wholeNumber(1), 16)
-    .option('--per-host <n>', 'connections at once to one host (a hard cap)', wholeNumber(1), 8)
-    .option(
-      '--retries <n>',
-      'retries of a failed download (with backoff and resume)',
-      wholeNumber(0),
-      4,
-    )
     .option('--sha256 <hex>', 'expected sha256 of the single URL given')
+    .option(
+      '--metalink <url|file>',
+      'download every file a metalink describes, failing over across its URLs',
+    )
     .option('--json', 'print one JSON line per finished download, then a summary line', false)
     .option('-q, --quiet', 'print only failures and the summary', false)
     .option(
@@ -39,106 +35,8 @@ export function getCommand(io: CliIo, exit: (code: number) => void): Command {
       'check the whole manifest first; any bad line stops the run (exit 2)',
       false,
     )
-    .option('--no-progress', 'no live progress display, even on a terminal')
-    .option('--connect-timeout <seconds>', 'connecting, TLS included', seconds, 10_000)
-    .option(
-      '--idle-timeout <seconds>',
-      'longest silence while waiting for a response or data',
-      seconds,
-      30_000,
-    )
-    .option('--max-time <seconds>', 'one whole attempt of one download (default: none)', seconds)
-    .option('--max-redirects <n>', 'HTTP redirects followed per attempt', wholeNumber(0), 10)
-    .option(
-      '-H, --header <header>',
-      'HTTP header "Name: value" (repeatable; not for credentials)',
-      collect,
-      [],
-    )
-    .option(
-      '--header-env <name=VAR>',
-      'HTTP header whose value is in environment variable VAR (repeatable)',
-      collect,
-      [],
-    )
-    .option(
-      '--header-file <name=FILE>',
-      'HTTP header whose value is in FILE (repeatable)',
-      collect,
-      [],
-    )
-    .option('--http-user <name>', 'HTTP basic auth user')
-    .option('--http-password-env <VAR>', 'HTTP basic auth password from environment variable VAR')
-    .option('--http-password-file <file>', 'HTTP basic auth password from FILE')
-    .option('--bearer-token-env <VAR>', 'HTTP bearer token from environment variable VAR')
-    .option('--bearer-token-file <file>', 'HTTP bearer token from FILE')
-    .option(
-      '--auth-origin <origin>',
-      'origin HTTP credentials are sent to (repeatable; default: the origins of the URLs given; required with -i)',
-      collect,
-      [],
-    )
-    .option(
-      '--ca-bundle <file>',
-      'PEM certificate authorities to trust for HTTPS and FTPS instead of the system ones',
-    )
-    .option('--cert <file>', 'PEM client certificate for HTTPS')
-    .option('--key <file>', 'PEM private key of --cert')
-    .option('--key-passphrase-env <VAR>', 'passphrase of --key from environment variable VAR')
-    .option('--proxy <url>', 'HTTP(S) forward proxy, http://host:port (no password in it)')
-    .option('--proxy-user <name>', 'proxy user')
-    .option('--proxy-password-env <VAR>', 'proxy password from environment variable VAR')
-    .option('--proxy-password-file <file>', 'proxy password from FILE')
-    .option('--noproxy <hosts>', 'comma-separated hosts reached without the proxy')
-    .option(
-      '--proxy-from-env',
-      'take HTTP_PROXY, HTTPS_PROXY and NO_PROXY from the environment',
-      false,
-    )
-    .option('--ftp-user <name>', 'FTP user for URLs without one (default: anonymous)')
-    .option('--ftp-password-env <VAR>', 'FTP password from environment variable VAR')
-    .option('--ftp-password-file <file>', 'FTP password from FILE')
-    .option('--ftp-tls', 'require explicit TLS (AUTH TLS) on ftp: URLs', false)
-    .addOption(
-      new Option('--ftps-mode <mode>', 'how ftps: URLs are secured')
-        .choices(['implicit', 'explicit'])
-        .default('implicit'),
-    )
-    .option('--sftp-user <name>', 'SFTP user for URLs without one (default: the local user)')
-    .option('--sftp-password-env <VAR>', 'SFTP password from environment variable VAR')
-    .option('--sftp-password-file <file>', 'SFTP password from FILE')
-    .option('--ssh-key <file>', 'private key for SFTP public key authentication')
-    .option(
-      '--ssh-key-passphrase-env <VAR>',
-      'passphrase of --ssh-key from environment variable VAR',
-    )
-    .option('--ssh-agent', 'authenticate SFTP with the ssh-agent at SSH_AUTH_SOCK', false)
-    .option(
-      '--known-hosts <file>',
-      'known_hosts file trusted for SFTP host keys (repeatable; default: ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts)',
-      collect,
-      [],
-    )
-    .option(
-      '--host-fingerprint <host=SHA256:...>',
-      'pinned SFTP host key fingerprint (repeatable)',
-      collect,
-      [],
-    )
-    .option(
-      '--mirrorlist <url|file>',
-      'mirror list or metalink: relative URLs and mirror://mirrors/PATH fail over across its mirrors',
-    )
-    .option(
-      '--metalink <url|file>',
-      'download every file a metalink describes, failing over across its URLs',
-    )
-    .addOption(
-      new Option('--mirror-strategy <strategy>', 'how mirrors share the files')
-        .choices(['failover', 'spread'])
-        .default('failover'),
-    )
-    .option('--user-agent <text>', 'appended to the dl/<version> User-Agent')
+    .option('--no-progress', 'no live progress display, even on a terminal');
+  return addTransferOptions(command)
     .addHelpText(
       'after',
       `

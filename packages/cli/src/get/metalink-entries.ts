@@ -1,7 +1,7 @@
 import { redactUrl, type DownloaderFactory } from '@dl/core';
 import { parseMetalink, type MetalinkFile } from '@dl/mirrorlist';
 import type { ManifestEntry } from '../manifest/manifest-entry.js';
-import { METALINK_SET } from './mirror-setup.js';
+import { METALINK_SET } from '../transfer/mirror-setup.js';
 
 const MAX_DOCUMENT_BYTES = 4 * 1024 * 1024;
 

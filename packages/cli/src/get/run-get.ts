@@ -16,12 +16,12 @@ import type { FinishedRecord } from '../output/finished-record.js';
 import type { Reporter } from '../output/reporter.js';
 import { Tally } from '../output/tally.js';
 import { alreadyValid } from '../skip-check.js';
-import { buildAdapters } from './build-adapters.js';
+import { buildAdapters } from '../transfer/build-adapters.js';
 import type { EntryContext } from './entry-context.js';
 import type { GetOptions } from './get-options.js';
 import { openManifestFile, type ManifestFile } from './manifest-file.js';
 import { metalinkEntries } from './metalink-entries.js';
-import { mirrorSetup } from './mirror-setup.js';
+import { mirrorSetup } from '../transfer/mirror-setup.js';
 import { badRecord, planEntry } from './plan-entry.js';
 
 type Request = DownloadRequest<EntryContext> & { destination: string };

@@ -14,29 +14,29 @@ describe('splitLines', () => {
   it('splits LF and CRLF lines across chunk borders, with or without a final newline', async () => {
     const lines = await collect(['a\r', '\nbb', 'b\n\nlast']);
     expect(lines).toEqual([
-      { number: 1, text: 'a' },
-      { number: 2, text: 'bbb' },
-      { number: 3, text: '' },
-      { number: 4, text: 'last' },
+      { number: 1, offset: 0, text: 'a' },
+      { number: 2, offset: 3, text: 'bbb' },
+      { number: 3, offset: 7, text: '' },
+      { number: 4, offset: 8, text: 'last' },
     ]);
-    expect(await collect(['x\n'])).toEqual([{ number: 1, text: 'x' }]);
+    expect(await collect(['x\n'])).toEqual([{ number: 1, offset: 0, text: 'x' }]);
     expect(await collect([])).toEqual([]);
   });
 
   it('keeps a multi-byte character split between chunks whole', async () => {
     const bytes = Buffer.from('é→\n');
     const lines = await collect([bytes.subarray(0, 1), bytes.subarray(1, 3), bytes.subarray(3)]);
-    expect(lines).toEqual([{ number: 1, text: 'é→' }]);
+    expect(lines).toEqual([{ number: 1, offset: 0, text: 'é→' }]);
   });
 
   it('reports a line longer than the limit without holding it, and goes on counting', async () => {
     const long = 'x'.repeat(40);
     const lines = await collect(['ok\n', long.slice(0, 25), long.slice(25), '\nafter\n', long], 32);
     expect(lines).toEqual([
-      { number: 1, text: 'ok' },
-      { number: 2, tooLong: true },
-      { number: 3, text: 'after' },
-      { number: 4, tooLong: true },
+      { number: 1, offset: 0, text: 'ok' },
+      { number: 2, offset: 3, tooLong: true },
+      { number: 3, offset: 44, text: 'after' },
+      { number: 4, offset: 50, tooLong: true },
     ]);
   });
 });

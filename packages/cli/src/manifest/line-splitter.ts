@@ -1,13 +1,19 @@
-/** One line of a text stream, numbered from 1. */
-export type NumberedLine =
-  | { readonly number: number; readonly text: string; readonly tooLong?: undefined }
+/** One line of a text stream, numbered from 1, with where it starts. */
+export type NumberedLine = {
+  readonly number: number;
+  /** Byte offset of the line's first byte in the stream. */
+  readonly offset: number;
+} & (
+  | { readonly text: string; readonly tooLong?: undefined }
   /** A line longer than the limit: its text is dropped, never held in memory. */
-  | { readonly number: number; readonly text?: undefined; readonly tooLong: true };
+  | { readonly text?: undefined; readonly tooLong: true }
+);
 
 /** Longest manifest line accepted, in bytes. */
 export const MAX_LINE_BYTES = 1024 * 1024;
 
 const NEWLINE = 0x0a;
+const EMPTY = Buffer.alloc(0);
 
 /**
  * Splits a byte stream into lines (LF or CRLF) as it arrives, holding at
@@ -23,18 +29,27 @@ export async function* splitLines(
   let partBytes = 0;
   let overflow = false;
   let number = 0;
-  const emit = (last: Buffer): NumberedLine => {
+  let lineStart = 0;
+  let position = 0;
+  const emit = (last: Buffer, next: number): NumberedLine => {
     number++;
+    const offset = lineStart;
+    lineStart = next;
     if (overflow) {
       overflow = false;
-      return { number, tooLong: true };
+      return { number, offset, tooLong: true };
     }
     const whole = parts.length === 0 ? last : Buffer.concat([...parts, last]);
     parts = [];
     partBytes = 0;
     let end = whole.length;
     if (end > 0 && whole[end - 1] === 0x0d) end--;
-    return { number, text: whole.toString('utf8', 0, end) };
+    return { number, offset, text: whole.toString('utf8', 0, end) };
+  };
+  const drop = () => {
+    overflow = true;
+    parts = [];
+    partBytes = 0;
   };
   for await (const raw of chunks) {
     const chunk =
@@ -47,7 +62,7 @@ export async function* splitLines(
       if (at === -1) break;
       const piece = chunk.subarray(start, at);
       if (!overflow && partBytes + piece.length > maxBytes) drop();
-      yield emit(overflow ? EMPTY : piece);
+      yield emit(overflow ? EMPTY : piece, position + at + 1);
       start = at + 1;
     }
     if (start < chunk.length && !overflow) {
@@ -59,14 +74,7 @@ export async function* splitLines(
         partBytes += rest.length;
       }
     }
+    position += chunk.length;
   }
-  if (partBytes > 0 || overflow) yield emit(EMPTY);
-
-  function drop(): void {
-    overflow = true;
-    parts = [];
-    partBytes = 0;
-  }
+  if (partBytes > 0 || overflow) yield emit(EMPTY, position);
 }
-
-const EMPTY = Buffer.alloc(0);

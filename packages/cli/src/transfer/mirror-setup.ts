@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import type { OpenInterceptor } from '@dl/core';
 import { mirrors, type MirrorSetOptions } from '@dl/mirrorlist';
 import { UsageError } from '../exit-codes.js';
-import type { GetOptions } from './get-options.js';
+import type { TransferOptions } from './transfer-options.js';
 
 /** The mirror set `--mirrorlist` defines: `mirror://mirrors/PATH`, and relative URLs. */
 export const MIRRORLIST_SET = 'mirrors';
@@ -26,7 +26,10 @@ export interface MirrorSetup {
  * `file:` URL); the mirrors they list are untrusted: only network schemes,
  * no credentials.
  */
-export function mirrorSetup(options: GetOptions, cwd: string): MirrorSetup {
+export function mirrorSetup(
+  options: TransferOptions & { readonly metalink?: string },
+  cwd: string,
+): MirrorSetup {
   const sets: Record<string, MirrorSetOptions> = {};
   let base: URL | undefined;
   let metalink: URL | undefined;

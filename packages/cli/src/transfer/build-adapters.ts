@@ -5,7 +5,7 @@ import { ftp, type FtpAdapterOptions } from '@dl/ftp';
 import { http, type HttpAdapterOptions, type HttpAuth, type SecretRef } from '@dl/http';
 import { sftp, type SftpAdapterOptions } from '@dl/sftp';
 import { UsageError } from '../exit-codes.js';
-import type { GetOptions } from './get-options.js';
+import type { TransferOptions } from './transfer-options.js';
 
 /** Header names that carry credentials: never accepted as plain command-line text. */
 const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie']);
@@ -18,7 +18,7 @@ const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie'
  * `--auth-origin` is not given (the command-line URLs').
  */
 export function buildAdapters(
-  options: GetOptions,
+  options: TransferOptions,
   cwd: string,
   defaultAuthOrigins: readonly string[],
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -32,7 +32,7 @@ export function buildAdapters(
 }
 
 function httpOptions(
-  options: GetOptions,
+  options: TransferOptions,
   cwd: string,
   defaultOrigins: readonly string[],
 ): HttpAdapterOptions {
@@ -142,7 +142,7 @@ function httpOptions(
   };
 }
 
-function ftpOptions(options: GetOptions, cwd: string): FtpAdapterOptions {
+function ftpOptions(options: TransferOptions, cwd: string): FtpAdapterOptions {
   const password = secretOf(options, 'ftpPasswordEnv', 'ftpPasswordFile', '--ftp-password', cwd);
   if (password !== undefined && options.ftpUser === undefined) {
     throw new UsageError('--ftp-password-env/--ftp-password-file need --ftp-user');
@@ -159,7 +159,7 @@ function ftpOptions(options: GetOptions, cwd: string): FtpAdapterOptions {
   };
 }
 
-function sftpOptions(options: GetOptions, cwd: string): SftpAdapterOptions {
+function sftpOptions(options: TransferOptions, cwd: string): SftpAdapterOptions {
   const password = secretOf(options, 'sftpPasswordEnv', 'sftpPasswordFile', '--sftp-password', cwd);
   const fingerprints: Record<string, string[]> = {};
   for (const raw of options.hostFingerprint) {
@@ -214,7 +214,7 @@ type SecretKey =
   | 'sftpPasswordFile';
 
 function secretOf(
-  options: GetOptions,
+  options: TransferOptions,
   envKey: SecretKey,
   fileKey: SecretKey,
   flag: string,

@@ -1,0 +1,11 @@
+import type { TransferOptions } from '../transfer/transfer-options.js';
+
+/** Everything `dl serve` accepts, as commander hands it over. */
+export interface ServeOptions extends TransferOptions {
+  readonly catalog: string;
+  readonly port: number;
+  readonly host: string;
+  readonly cache?: string;
+  readonly grace: number;
+  readonly strict: boolean;
+}
