@@ -11,7 +11,14 @@ import {
 } from '@dl/core';
 // eslint-disable-next-line no-restricted-imports -- the acceptance tests run real adapters of several protocols
 import { http } from '@dl/http';
-import { freePort, startHttpFixture, type HttpFixture } from '@dl/testkit';
+import {
+  activeResources,
+  freePort,
+  resourceGrowth,
+  startHttpFixture,
+  waitFor,
+  type HttpFixture,
+} from '@dl/testkit';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MirrorListError, mirrors, type MirrorsOptions } from './index.js';
 import { hashes, metalink3, metalink4 } from './test-support/documents.js';
@@ -255,6 +262,49 @@ describe('failover across HTTP mirrors', () => {
     expect(a.stats().peakRequests).toBe(1);
     expect(b.stats().peakRequests).toBe(1);
     expect(hits(a, '/repo/lim/0.bin') + hits(b, '/repo/lim/0.bin')).toBe(1);
+  });
+});
+
+describe('streaming and cancellation', () => {
+  it('the streamer opens a mirror:// URL: metadata of the mirror that serves, validated body', async () => {
+    const file = content(40_000);
+    serve('/repo/s/f.bin', file.data, b);
+    const f = build({ sets: { repo: { mirrors: [dead, a.url('/repo/'), b.url('/repo/')] } } });
+    const opened = await f.open({ url: 'mirror://repo/s/f.bin', digests: { sha256: file.sha256 } });
+    expect(opened.metadata.url).toBe(b.url('/repo/s/f.bin'));
+    expect(opened.metadata.size).toBe(file.data.length);
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of opened.body) chunks.push(chunk);
+    expect(Buffer.concat(chunks)).toEqual(file.data);
+    expect((await opened.result).url).toBe(b.url('/repo/s/f.bin'));
+  });
+
+  it('aborting downloads (in flight and waiting for a mirror slot) frees every slot and socket', async () => {
+    const file = content(100_000);
+    for (let i = 0; i < 4; i++) {
+      serve(`/repo/abort/${i}.bin`, file.data, a);
+      a.fault(`/repo/abort/${i}.bin`, { stallMs: 5_000 });
+    }
+    serve('/repo/abort/after.bin', file.data, a);
+    const f = build({
+      sets: { repo: { mirrors: [a.url('/repo/')] } },
+      maxConnectionsPerMirror: 1,
+    });
+    const baseline = activeResources();
+    const controller = new AbortController();
+    const running = Array.from({ length: 4 }, (_, i) =>
+      rejection(f.download({ url: `mirror://repo/abort/${i}.bin` }, { signal: controller.signal })),
+    );
+    await waitFor(() => a.stats().requests === 1);
+    controller.abort();
+    for (const error of await Promise.all(running)) {
+      expect((error as DownloadError).code).toBe(ErrorCodes.Aborted);
+    }
+    // One slot per mirror: a leaked slot would leave this waiting forever.
+    const after = await f.download({ url: 'mirror://repo/abort/after.bin' });
+    expect(after.size).toBe(file.data.length);
+    await f.close();
+    await waitFor(() => resourceGrowth(baseline, activeResources(), ['Timeout']).length === 0);
   });
 });
 
