@@ -443,6 +443,48 @@ describe('lists and metalinks fetched through the factory', () => {
     ).toBe(true);
   });
 
+  it('metalink hashes are checked even when the first attempt reached no mirror', async () => {
+    const file = content(6_000);
+    const corrupt = Buffer.from(file.data);
+    corrupt[3] = corrupt[3]! ^ 0xff;
+    // Both answer 503 first; then a serves corrupt bytes and b the right ones.
+    const flaky = (fixture: HttpFixture, body: Buffer) => {
+      let calls = 0;
+      fixture.route('/repo/late/f.bin', (_req, res) => {
+        calls++;
+        res.writeHead(calls === 1 ? 503 : 200, {
+          'content-length': String(calls === 1 ? 0 : body.length),
+        });
+        res.end(calls === 1 ? undefined : body);
+      });
+    };
+    flaky(a, corrupt);
+    flaky(b, file.data);
+    c.put(
+      '/late.meta4',
+      Buffer.from(
+        metalink4([
+          {
+            name: 'late/f.bin',
+            hashes: { 'sha-256': hashes(file.data).sha256 },
+            urls: [
+              { url: a.url('/repo/late/f.bin'), rank: 1 },
+              { url: b.url('/repo/late/f.bin'), rank: 2 },
+            ],
+          },
+        ]),
+      ),
+    );
+    const f = build({ sets: { late: { list: c.url('/late.meta4') } } });
+    const result = await f.download({
+      url: 'mirror://late/late/f.bin',
+      computeDigests: ['sha256'],
+    });
+    expect(result.url).toBe(b.url('/repo/late/f.bin'));
+    expect(result.attempts).toBe(3);
+    expect(result.digests.sha256).toBe(file.sha256);
+  });
+
   it('a Metalink 3 from MirrorManager: bases derived from repodata/repomd.xml, preference order, other files from the bases', async () => {
     const repomd = content(1_500);
     const pkg = content(9_000);
