@@ -35,7 +35,7 @@ it('downloads 1,000 files of 16 KiB at per-host 4; vsftpd never sees more than 4
         };
       }
     }
-    const watch = server.watchConnections(2);
+    const watch = server.watchConnections(20);
     const started = Date.now();
     let ok = 0;
     let retried = 0;

@@ -410,7 +410,7 @@ describe('sftp adapter through the factory', () => {
           };
         }
       };
-      const watch = server.watchConnections(2);
+      const watch = server.watchConnections(20);
       const started = Date.now();
       let ok = 0;
       const failures: string[] = [];
