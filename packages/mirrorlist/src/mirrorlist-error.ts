@@ -19,8 +19,6 @@ export type MirrorListProblem =
   | 'bad-size'
   /** A file name that would leave the destination folder (`..`, absolute, drive letter, NUL). */
   | 'unsafe-name'
-  /** An entry that is not a usable URL, or whose scheme is not allowed. */
-  | 'bad-entry'
   /** Nothing usable is left once bad entries are dropped. */
   | 'no-mirrors';
 
