@@ -17,7 +17,12 @@ export type {
   AttemptOutcome,
 } from './contracts/remote-resource.js';
 export type { OpenRequest } from './contracts/open-request.js';
-export { composeOpen, type OpenFunction, type OpenInterceptor } from './contracts/open-function.js';
+export {
+  composeOpen,
+  type OpenFunction,
+  type OpenInterceptor,
+  type InterceptorContext,
+} from './contracts/open-function.js';
 export type { ProtocolAdapter, AdapterCapabilities } from './contracts/protocol-adapter.js';
 export type { Session, AdapterSession, SessionContext } from './contracts/session.js';
 export type { Validator, ValidatorFactory } from './contracts/validator.js';

@@ -45,6 +45,7 @@ function request(url: string, extra: Partial<OpenRequest> = {}): OpenRequest {
     headers: {},
     signal: new AbortController().signal,
     attempt: 1,
+    maxAttempts: 1,
     download: { url },
     ...extra,
   };

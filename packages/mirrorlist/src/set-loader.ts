@@ -4,9 +4,11 @@ import {
   abortError,
   redactUrl,
   toDownloadError,
+  type Logger,
   type OpenFunction,
+  type OpenRequest,
 } from '@dl/core';
-import { asBase, entryUrl } from './entry-url.js';
+import { asBase, entryUrl, type RejectedEntry } from './entry-url.js';
 import { parseMetalink } from './metalink.js';
 import { parseMirrorList } from './mirror-list.js';
 import { MirrorListError } from './mirrorlist-error.js';
@@ -53,6 +55,7 @@ export class SetLoader {
     readonly sets: Readonly<Record<string, MirrorSetOptions>>,
     private readonly next: OpenFunction,
     private readonly settings: LoaderSettings,
+    private readonly log: Logger,
   ) {
     const inline = new Map<string, Mirror[]>();
     for (const [name, options] of Object.entries(sets))
@@ -84,6 +87,10 @@ export class SetLoader {
           ? new MirrorSet(name, inline, new Map())
           : undefined);
       if (fallback === undefined) throw error;
+      this.log.warn(
+        `mirror set "${name}": the list could not be fetched; using ${cached ? 'the previous list' : 'the inline mirrors'}`,
+        { set: name, code: (error as { code?: unknown }).code },
+      );
       const retryAt = now + Math.min(STALE_RETRY_MS, this.settings.listTtlMs);
       this.#cache.set(name, { set: fallback, expiresAt: retryAt });
       return fallback;
@@ -137,14 +144,17 @@ export class SetLoader {
     const started = Date.now();
     let text: string;
     try {
-      const resource = await this.next({
+      // One attempt of its own: the list's failures are the set's to handle, not a file's.
+      const request = {
         url: listUrl,
         offset: 0,
         headers: {},
         signal,
         attempt: 1,
+        maxAttempts: 1,
         download: { url: listUrl.href },
-      });
+      };
+      const resource = await this.next(request as OpenRequest);
       let bytes = 0;
       try {
         text = await readDocument(resource.body, this.settings.maxDocumentBytes, source);
@@ -186,16 +196,20 @@ export class SetLoader {
       (options.format !== 'mirrorlist' && /^\uFEFF?\s*</.test(text));
     let remote: Mirror[];
     let files = new Map<string, DescribedFile>();
+    let metalinkSkipped: readonly RejectedEntry[] | undefined;
+    let listSkipped: readonly RejectedEntry[] = [];
     if (metalink) {
       const parsed = parseMetalink(text, parseOptions);
       const built = metalinkMirrors(parsed, options.metalinkPath, inline.length, inline.length);
       remote = built.mirrors;
       files = built.files;
+      metalinkSkipped = parsed.skipped;
       if (remote.length === 0 && [...files.values()].every((f) => f.sources.length === 0)) {
         throw noMirrors(source, parsed.skipped[0]?.reason);
       }
     } else {
       const parsed = parseMirrorList(text, parseOptions);
+      listSkipped = parsed.skipped;
       remote = parsed.bases.map((base, i) => ({
         key: base.href,
         base,
@@ -203,6 +217,13 @@ export class SetLoader {
         order: inline.length + i,
         trusted: false,
       }));
+    }
+    const skipped = metalinkSkipped ?? listSkipped;
+    if (skipped.length > 0) {
+      this.log.warn(`mirror set "${name}": ${skipped.length} entries of ${source} were refused`, {
+        set: name,
+        skipped: skipped.slice(0, 10),
+      });
     }
     const known = new Set(inline.map((m) => m.key));
     const set = new MirrorSet(name, [...inline, ...remote.filter((m) => !known.has(m.key))], files);

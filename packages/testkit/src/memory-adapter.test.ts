@@ -26,6 +26,7 @@ function request(url: string, extra: Partial<OpenRequest> = {}): OpenRequest {
     headers: {},
     signal: new AbortController().signal,
     attempt: 1,
+    maxAttempts: 1,
     download: { url },
     ...extra,
   };

@@ -1,3 +1,4 @@
+import type { Logger } from './logger.js';
 import type { OpenRequest } from './open-request.js';
 import type { RemoteResource } from './remote-resource.js';
 
@@ -16,7 +17,7 @@ export type OpenFunction = (request: OpenRequest) => Promise<RemoteResource>;
  * interceptor keeps its own per-source limits.
  */
 export interface OpenInterceptor {
-  (next: OpenFunction): OpenFunction;
+  (next: OpenFunction, context: InterceptorContext): OpenFunction;
   /** Schemes this interceptor serves itself (lowercase, no colon). @default [] */
   readonly schemes?: readonly string[];
   /** Whether a transfer of one of those schemes can resume from an offset. @default false */
@@ -28,10 +29,22 @@ export interface OpenInterceptor {
   toJSON?(): { readonly type: string; readonly options: unknown };
 }
 
+/** What an interceptor is given besides `next`. */
+export interface InterceptorContext {
+  /** The factory's logger (never log secrets). */
+  readonly log: Logger;
+}
+
 /** Composes interceptors around an open function, the first listed outermost. */
 export function composeOpen(
   base: OpenFunction,
   interceptors: readonly OpenInterceptor[],
+  context: InterceptorContext = { log: silentLogger },
 ): OpenFunction {
-  return interceptors.reduceRight<OpenFunction>((next, interceptor) => interceptor(next), base);
+  return interceptors.reduceRight<OpenFunction>(
+    (next, interceptor) => interceptor(next, context),
+    base,
+  );
 }
+
+const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };

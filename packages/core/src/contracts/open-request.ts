@@ -11,10 +11,19 @@ export interface OpenRequest {
   readonly end?: number;
   /** Extra protocol headers from the request (HTTP). */
   readonly headers: Readonly<Record<string, string>>;
-  /** Aborted when the attempt is over or cancelled; every await of the adapter must honour it. */
+  /**
+   * Aborted when the attempt is over — successful ones included — or
+   * cancelled; every await of the adapter must honour it. An adapter must
+   * detach its listeners from it once a transfer completed (or the finished
+   * transfer's connection gets closed). The lifecycle guard counts an open as
+   * in flight until this signal aborts, so a wrapper that calls `next` itself
+   * (to fetch a mirror list) must abort the signal it passed once it is done.
+   */
   readonly signal: AbortSignal;
   /** 1 for the first attempt. */
   readonly attempt: number;
+  /** The retry budget: the last attempt has `attempt === maxAttempts`. */
+  readonly maxAttempts: number;
   /** Metadata of the attempt whose bytes are being resumed, for `If-Range`-style checks. */
   readonly resumeFrom?: RemoteMetadata;
   /** The request this attempt serves (wrappers read its context, path and expectations). */

@@ -88,11 +88,23 @@ export async function runAttempts<C>(
           headers: request.headers ?? {},
           signal: attempt.signal,
           attempt: attempts,
+          maxAttempts: context.policy.maxAttempts,
           ...(resumeFrom === undefined ? {} : { resumeFrom }),
           download: request as DownloadRequest<unknown>,
         });
         const metadata = resource.metadata;
-        if (attempts === 1) validation.expect(resource.expect);
+        // Every attempt may bring expectations (a mirror set learns a metalink late).
+        if (validation.expect(resource.expect) && offset > 0) {
+          await restart();
+          throw new DownloadError(
+            'New digests were learnt after bytes were hashed: restarting from byte 0',
+            {
+              code: ErrorCodes.ProtocolError,
+              retryable: true,
+              url,
+            },
+          );
+        }
         if (metadata.offset !== rangeStart + offset) {
           if (metadata.offset !== rangeStart) {
             throw new DownloadError(

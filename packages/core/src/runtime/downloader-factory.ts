@@ -102,7 +102,7 @@ class Factory implements DownloaderFactory {
     });
     const base: OpenFunction = (request) => this.#guardFor(request.url).open(request);
     this.#attempts = {
-      open: composeOpen(base, options.interceptors ?? []),
+      open: composeOpen(base, options.interceptors ?? [], { log: context.log }),
       limiter: this.#limiter,
       policy: retryPolicy(options.retry),
       progress: this.#progress,

@@ -13,6 +13,10 @@ export class DigestSet {
     this.reset();
   }
 
+  has(algorithm: DigestAlgorithm): boolean {
+    return this.algorithms.has(algorithm);
+  }
+
   get size(): number {
     return this.algorithms.size;
   }

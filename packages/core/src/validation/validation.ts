@@ -38,12 +38,17 @@ export class Validation {
     return this.#bytes;
   }
 
-  /** Adds expectations a wrapper learnt (metalink size and hashes). */
-  expect(extra: { size?: number; digests?: Digests } | undefined): void {
-    if (extra === undefined) return;
+  /**
+   * Adds expectations a wrapper learnt (metalink size and hashes). Returns
+   * true when a digest algorithm was added after bytes were hashed: the
+   * caller must restart from byte 0 so the new digest covers every byte.
+   */
+  expect(extra: { size?: number; digests?: Digests } | undefined): boolean {
+    if (extra === undefined) return false;
     if (extra.size !== undefined && this.#expectedSize === undefined) {
       this.#expectedSize = extra.size;
       const size = new SizeValidator(extra.size, this.#url);
+      for (let seen = this.#bytes; seen > 0; seen = 0) size.update(new Uint8Array(seen));
       this.#validators.unshift(size);
     }
     const added = normalizeDigests(extra.digests, this.#url);
@@ -51,10 +56,13 @@ export class Validation {
     for (const [algorithm, hex] of Object.entries(added) as [DigestAlgorithm, string][]) {
       if (this.#expected[algorithm] === undefined) {
         this.#expected = { ...this.#expected, [algorithm]: hex };
-        grew = true;
+        if (!this.#digests.has(algorithm)) grew = true;
       }
     }
-    if (grew && this.#bytes === 0) this.#digests = new DigestSet(this.#algorithms());
+    if (!grew) return false;
+    this.#digests = new DigestSet(this.#algorithms());
+    if (this.#bytes === 0) return false;
+    return true;
   }
 
   begin(metadata: RemoteMetadata): void {

@@ -39,6 +39,7 @@ export function openRequest(url: string, overrides: Partial<OpenRequest> = {}): 
     headers: {},
     signal: new AbortController().signal,
     attempt: 1,
+    maxAttempts: 1,
     download: { url },
     ...overrides,
   };
