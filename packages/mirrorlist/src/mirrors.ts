@@ -7,6 +7,7 @@ import {
   ValidationError,
   type AttemptOutcome,
   type Digests,
+  type Logger,
   type OpenFunction,
   type OpenInterceptor,
   type OpenRequest,
@@ -31,6 +32,8 @@ export interface MirrorsInterceptor extends OpenInterceptor {
   /** The options as plain data (`random` left out; credentials in inline mirror URLs redacted). */
   toJSON(): { type: 'mirrors'; options: MirrorsOptions };
 }
+
+const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** Headers that carry credentials: never sent to a mirror other than the request's own origin. */
 const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie'];
@@ -60,7 +63,9 @@ const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie'];
  */
 export function mirrors(options: MirrorsOptions): MirrorsInterceptor {
   const settings = mirrorsSettings(options);
-  const interceptor = (next: OpenFunction): OpenFunction => failoverOpen(next, settings);
+  // The context (the factory's logger) is optional: older cores pass only `next`.
+  const interceptor = (next: OpenFunction, context?: { readonly log?: Logger }): OpenFunction =>
+    failoverOpen(next, settings, context?.log ?? silent);
   return Object.assign(interceptor, {
     schemes: [settings.scheme] as const,
     resume: true as const,
@@ -68,8 +73,8 @@ export function mirrors(options: MirrorsOptions): MirrorsInterceptor {
   });
 }
 
-function failoverOpen(next: OpenFunction, settings: MirrorsSettings): OpenFunction {
-  const loader = new SetLoader(settings.sets, next, settings);
+function failoverOpen(next: OpenFunction, settings: MirrorsSettings, log: Logger): OpenFunction {
+  const loader = new SetLoader(settings.sets, next, settings, log);
   const router = new MirrorRouter(settings.scheme, Object.keys(settings.sets), loader.inline);
   const health = new MirrorHealth(settings);
   const files = new WeakMap<object, FileAttempts>();
