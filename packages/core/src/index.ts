@@ -68,3 +68,9 @@ export type {
   HeaderFilter,
   HeaderContext,
 } from './bridge/streamer-options.js';
+export {
+  ConnectionPool,
+  type PoolDriver,
+  type PoolOptions,
+  type Lease,
+} from './pool/connection-pool.js';

@@ -10,7 +10,7 @@ import {
   type Logger,
   type SessionContext,
 } from '@dl/core';
-import { ConnectionPool } from './connection-pool.js';
+import { ConnectionPool } from '@dl/core';
 import type { FtpAdapterOptions, PemSource } from './ftp-adapter-options.js';
 import { replyCode, toFtpError } from './ftp-errors.js';
 import { ftpTarget, type FtpTarget, type TargetDefaults } from './ftp-target.js';

@@ -7,7 +7,7 @@ import {
   type RemoteMetadata,
   type RemoteResource,
 } from '@dl/core';
-import type { Lease } from './connection-pool.js';
+import type { Lease } from '@dl/core';
 import { replyCode, toFtpError } from './ftp-errors.js';
 import type { FtpSessionInternals } from './ftp-session.js';
 import type { FtpTarget } from './ftp-target.js';

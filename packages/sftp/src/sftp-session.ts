@@ -12,7 +12,7 @@ import {
   type Logger,
   type SessionContext,
 } from '@dl/core';
-import { ConnectionPool } from './connection-pool.js';
+import { ConnectionPool } from '@dl/core';
 import { HostKeyPolicy, type HostKeyVerdict } from './host-key-policy.js';
 import { parseKnownHosts, type KnownHostEntry } from './known-hosts.js';
 import type { SftpAdapterOptions } from './sftp-adapter-options.js';

@@ -6,7 +6,7 @@ import {
   type RemoteMetadata,
   type RemoteResource,
 } from '@dl/core';
-import type { Lease } from './connection-pool.js';
+import type { Lease } from '@dl/core';
 import { toSftpError } from './sftp-errors.js';
 import type { SftpConnection, SftpSessionInternals } from './sftp-session.js';
 import type { SftpTarget } from './sftp-target.js';

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DownloadError, ErrorCodes } from '@dl/core';
+import { DownloadError } from '../errors/download-error.js';
+import { ErrorCodes } from '../errors/error-codes.js';
 import { describe, expect, it } from 'vitest';
 import { ConnectionPool, type PoolDriver } from './connection-pool.js';
 

@@ -1,4 +1,5 @@
-import { DownloadError, ErrorCodes, abortError } from '@dl/core';
+import { abortError, DownloadError } from '../errors/download-error.js';
+import { ErrorCodes } from '../errors/error-codes.js';
 
 /** How a {@link ConnectionPool} makes, checks and ends connections. */
 export interface PoolDriver<C, S> {
@@ -26,6 +27,7 @@ export interface PoolOptions {
 
 /** One connection lent out by {@link ConnectionPool.acquire}; give it back exactly once. */
 export interface Lease<C> {
+  /** The connection, the lessee's alone until `release` or `discard`. */
   readonly connection: C;
   /** Whether the connection was reused rather than opened for this lease. */
   readonly reused: boolean;
@@ -56,7 +58,9 @@ interface HostState<C> {
 }
 
 /**
- * Logged-in connections per host, reused across transfers. A host never has
+ * For adapters whose connections carry one transfer at a time (FTP, SFTP, a
+ * third party's SMB or WebDAV): logged-in connections per host, reused across
+ * transfers. A host never has
  * more than its limit of connections open (or opening, or closing) at once,
  * whatever their key (user, TLS mode): that is the number the server sees.
  * Idle connections are pinged and closed after a while; a waiter for a full
