@@ -9,9 +9,7 @@ import {
   ErrorCodes,
   createDownloaderFactory,
   rebuildDownloaderFactory,
-  type OpenRequest,
   type ProtocolAdapter,
-  type SessionContext,
 } from '@dl/core';
 import {
   activeResources,
@@ -20,6 +18,9 @@ import {
   startVsftpd,
   waitFor,
   type RunningVsftpd,
+  openRequest,
+  readAll,
+  sessionContext,
 } from '@dl/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ftp, type FtpSession } from './index.js';
@@ -28,34 +29,10 @@ const silent = { debug() {}, info() {}, warn() {}, error() {} };
 const PASSWORD = 'S3cret-ftp-Pw!';
 const USER = { name: 'dltestftp', password: PASSWORD };
 
-function context(perHost = 4): SessionContext {
-  return {
-    maxConnectionsPerHost: perHost,
-    maxConnections: 16,
-    userAgent: 'dl/test',
-    signal: new AbortController().signal,
-    log: silent,
-  };
-}
+const context = (perHost = 4) =>
+  sessionContext({ maxConnectionsPerHost: perHost, maxConnections: 16, log: silent });
 
-function request(url: string, extra: Partial<OpenRequest> = {}): OpenRequest {
-  return {
-    url: new URL(url),
-    offset: 0,
-    headers: {},
-    signal: new AbortController().signal,
-    attempt: 1,
-    maxAttempts: 1,
-    download: { url },
-    ...extra,
-  };
-}
-
-async function readAll(body: AsyncIterable<Uint8Array> | Readable): Promise<Buffer> {
-  const parts: Uint8Array[] = [];
-  for await (const chunk of body as AsyncIterable<Uint8Array>) parts.push(chunk);
-  return Buffer.concat(parts);
-}
+const request = openRequest;
 
 async function failure(promise: Promise<unknown>): Promise<DownloadError> {
   const error = await promise.then(

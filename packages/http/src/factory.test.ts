@@ -20,7 +20,7 @@ import {
   type HttpFixture,
 } from '@dl/testkit';
 import { http, type HttpAdapterOptions, type TokenProvider } from './index.js';
-import { rejectionOf } from './test-support/open-helpers.js';
+import { rejectionOf } from '@dl/testkit';
 
 const cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {

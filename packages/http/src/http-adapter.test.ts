@@ -13,7 +13,7 @@ import {
 import { Agent } from 'undici';
 import { http, type HttpAdapterOptions } from './index.js';
 import type { HttpSession } from './http-session.js';
-import { openRequest, readAll, rejectionOf, sessionContext } from './test-support/open-helpers.js';
+import { openRequest, readAll, rejectionOf, sessionContext } from '@dl/testkit';
 
 const cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {

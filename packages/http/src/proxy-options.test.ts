@@ -5,7 +5,7 @@ import { http, type HttpAdapterOptions } from './index.js';
 import type { HttpSession } from './http-session.js';
 import { removeTestCertificates, testCertificates } from './test-support/certificates.js';
 import { startForwardProxy, type ForwardProxy } from './test-support/forward-proxy.js';
-import { openRequest, readAll, rejectionOf, sessionContext } from './test-support/open-helpers.js';
+import { openRequest, readAll, rejectionOf, sessionContext } from '@dl/testkit';
 import { startTlsFront } from './test-support/tls-front.js';
 
 afterAll(removeTestCertificates);

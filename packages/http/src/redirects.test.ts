@@ -4,7 +4,7 @@ import { startHttpFixture, type HttpFixture } from '@dl/testkit';
 import { http, type HttpAdapterOptions } from './index.js';
 import type { HttpSession } from './http-session.js';
 import { removeTestCertificates, testCertificates } from './test-support/certificates.js';
-import { openRequest, readAll, rejectionOf, sessionContext } from './test-support/open-helpers.js';
+import { openRequest, readAll, rejectionOf, sessionContext } from '@dl/testkit';
 import { startTlsFront } from './test-support/tls-front.js';
 
 afterAll(removeTestCertificates);

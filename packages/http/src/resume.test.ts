@@ -3,7 +3,7 @@ import type { RemoteMetadata } from '@dl/core';
 import { startHttpFixture, type HttpFixture } from '@dl/testkit';
 import { http } from './index.js';
 import type { HttpSession } from './http-session.js';
-import { openRequest, readAll, sessionContext } from './test-support/open-helpers.js';
+import { openRequest, readAll, sessionContext } from '@dl/testkit';
 
 const cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {

@@ -6,13 +6,7 @@ import { http, registryTokenProvider, type HttpAdapterOptions } from './index.js
 import type { HttpSession } from './http-session.js';
 import { removeTestCertificates, testCertificates } from './test-support/certificates.js';
 import { startForwardProxy } from './test-support/forward-proxy.js';
-import {
-  capturingLogger,
-  openRequest,
-  readAll,
-  rejectionOf,
-  sessionContext,
-} from './test-support/open-helpers.js';
+import { capturingLogger, openRequest, readAll, rejectionOf, sessionContext } from '@dl/testkit';
 
 afterAll(removeTestCertificates);
 

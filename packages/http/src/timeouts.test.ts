@@ -4,7 +4,7 @@ import { ErrorCodes } from '@dl/core';
 import { startHttpFixture } from '@dl/testkit';
 import { http, type HttpTimeouts } from './index.js';
 import type { HttpSession } from './http-session.js';
-import { openRequest, readAll, rejectionOf, sessionContext } from './test-support/open-helpers.js';
+import { openRequest, readAll, rejectionOf, sessionContext } from '@dl/testkit';
 
 const cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {

@@ -4,13 +4,7 @@ import { startHttpFixture } from '@dl/testkit';
 import { http, type HttpAdapterOptions } from './index.js';
 import type { HttpSession } from './http-session.js';
 import { removeTestCertificates, testCertificates } from './test-support/certificates.js';
-import {
-  capturingLogger,
-  openRequest,
-  readAll,
-  rejectionOf,
-  sessionContext,
-} from './test-support/open-helpers.js';
+import { capturingLogger, openRequest, readAll, rejectionOf, sessionContext } from '@dl/testkit';
 import { startTlsFront } from './test-support/tls-front.js';
 import type { TlsOptions } from 'node:tls';
 

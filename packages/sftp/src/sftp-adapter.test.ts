@@ -9,9 +9,7 @@ import {
   createDownloaderFactory,
   rebuildDownloaderFactory,
   type OpenInterceptor,
-  type OpenRequest,
   type ProtocolAdapter,
-  type SessionContext,
 } from '@dl/core';
 import {
   activeResources,
@@ -21,6 +19,9 @@ import {
   startSshd,
   waitFor,
   type RunningSshd,
+  openRequest,
+  readAll,
+  sessionContext,
 } from '@dl/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sftp, type SftpAdapterOptions, type SftpSession } from './index.js';
@@ -29,34 +30,10 @@ const silent = { debug() {}, info() {}, warn() {}, error() {} };
 const PASSWORD = 'S3cret-sftp-Pw!';
 const PASSPHRASE = 'key-Passphrase-42';
 
-function context(perHost = 4): SessionContext {
-  return {
-    maxConnectionsPerHost: perHost,
-    maxConnections: 64,
-    userAgent: 'dl/test',
-    signal: new AbortController().signal,
-    log: silent,
-  };
-}
+const context = (perHost = 4) =>
+  sessionContext({ maxConnectionsPerHost: perHost, maxConnections: 64, log: silent });
 
-function request(url: string, extra: Partial<OpenRequest> = {}): OpenRequest {
-  return {
-    url: new URL(url),
-    offset: 0,
-    headers: {},
-    signal: new AbortController().signal,
-    attempt: 1,
-    maxAttempts: 1,
-    download: { url },
-    ...extra,
-  };
-}
-
-async function readAll(body: AsyncIterable<Uint8Array> | NodeJS.ReadableStream): Promise<Buffer> {
-  const parts: Uint8Array[] = [];
-  for await (const chunk of body as AsyncIterable<Uint8Array>) parts.push(chunk);
-  return Buffer.concat(parts);
-}
+const request = openRequest;
 
 async function failure(promise: Promise<unknown>): Promise<DownloadError> {
   const error = await promise.then(

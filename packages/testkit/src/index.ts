@@ -26,3 +26,11 @@ export { httpConformanceFixture, type HttpConformanceFixture } from './http-conf
 export { fileConformanceFixture, type FileConformanceFixture } from './file-conformance-fixture.js';
 export { createTransferProbe, type TransferProbe } from './transfer-probe.js';
 export * from './daemons/index.js';
+export {
+  capturingLogger,
+  sessionContext,
+  openRequest,
+  readAll,
+  rejectionOf,
+  type CapturingLogger,
+} from './adapter-test-helpers.js';

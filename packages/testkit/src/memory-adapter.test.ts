@@ -1,6 +1,7 @@
-import { DownloadError, type OpenRequest, type ProtocolAdapter } from '@dl/core';
+import { DownloadError, type ProtocolAdapter } from '@dl/core';
 import { describe, expect, it } from 'vitest';
 import { adapterConformance } from './adapter-conformance.js';
+import { openRequest, readAll, sessionContext } from './adapter-test-helpers.js';
 import { memoryConformanceFixture } from './memory-conformance-fixture.js';
 import { generatedContent } from './generated-content.js';
 import { heapUsedAfterGc } from './heap-used.js';
@@ -10,35 +11,10 @@ import { createMemoryStore, type MemoryStore } from './memory-store.js';
 const logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 async function sessionOf(adapter: ProtocolAdapter<MemorySession>): Promise<MemorySession> {
-  return adapter.createSession({
-    maxConnectionsPerHost: 4,
-    maxConnections: 16,
-    userAgent: 'dl/test',
-    signal: new AbortController().signal,
-    log: logger,
-  });
+  return adapter.createSession(sessionContext({ maxConnectionsPerHost: 4, log: logger }));
 }
 
-function request(url: string, extra: Partial<OpenRequest> = {}): OpenRequest {
-  return {
-    url: new URL(url),
-    offset: 0,
-    headers: {},
-    signal: new AbortController().signal,
-    attempt: 1,
-    maxAttempts: 1,
-    download: { url },
-    ...extra,
-  };
-}
-
-async function readAll(
-  body: AsyncIterable<Uint8Array> | NodeJS.ReadableStream,
-): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  for await (const chunk of body as AsyncIterable<Uint8Array>) parts.push(chunk);
-  return Buffer.concat(parts);
-}
+const request = openRequest;
 
 async function failure(promise: Promise<unknown>): Promise<DownloadError> {
   const error = await promise.then(

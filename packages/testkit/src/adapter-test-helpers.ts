@@ -1,10 +1,14 @@
 import type { Logger, OpenRequest, RemoteResource, SessionContext } from '@dl/core';
 
+// Helpers for an adapter's own unit tests, which call `createSession` and
+// `open` directly, as the factory would.
+
 /** A logger that keeps every line (message and fields) as text, to check for secrets. */
 export interface CapturingLogger extends Logger {
   readonly lines: string[];
 }
 
+/** A {@link CapturingLogger}: `lines` holds `level message fields` for every call. */
 export function capturingLogger(): CapturingLogger {
   const lines: string[] = [];
   const write = (level: string) => (message: string, fields?: Record<string, unknown>) => {
