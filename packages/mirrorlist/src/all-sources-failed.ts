@@ -19,6 +19,7 @@ export function allSourcesFailed(
   retryable: boolean,
   retryAfterMs: number | undefined,
   cause: unknown,
+  how: { readonly budgetSpent?: boolean } = {},
 ): DownloadError {
   const byMirror = new Map<string, { codes: string[]; url: string }>();
   for (const attempt of file.attempts) {
@@ -37,7 +38,9 @@ export function allSourcesFailed(
   const message =
     byMirror.size === 0
       ? `No mirror of set "${set}" can serve ${path}`
-      : `Every mirror of set "${set}" failed for ${path}: ${listed}`;
+      : how.budgetSpent
+        ? `The attempts at ${path} ran out on the mirrors of set "${set}": ${listed}`
+        : `Every mirror of set "${set}" failed for ${path}: ${listed}`;
   return new DownloadError(message, {
     code: ErrorCodes.AllSourcesFailed,
     retryable,

@@ -20,8 +20,7 @@ const MAX_RECORDED = 64;
 /**
  * What one download went through across its attempts: every mirror tried
  * and how it failed, the mirrors that are out for this file (not found, bad
- * bytes, refused), the mirror whose bytes are being resumed, and whether
- * the core already took the metalink's expectations.
+ * bytes, refused), and the mirror whose bytes are being resumed.
  */
 export class FileAttempts {
   readonly attempts: MirrorAttempt[] = [];
@@ -29,8 +28,6 @@ export class FileAttempts {
   readonly exhausted = new Set<string>();
   /** The mirror that served the latest resource. */
   lastKey: string | undefined;
-  /** True once a resource carrying `expect` was returned on the first attempt. */
-  expectDelivered = false;
   /** Failures seen in all (the list may be truncated). */
   failures = 0;
 

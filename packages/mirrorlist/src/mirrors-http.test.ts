@@ -225,6 +225,29 @@ describe('failover across HTTP mirrors', () => {
     expect(existsSync(destination)).toBe(false);
   });
 
+  it('mirrors cut mid-file until the retry budget is spent: the error still lists each mirror', async () => {
+    const file = content(200_000);
+    serve('/repo/cuts/f.bin', file.data, a, b);
+    a.fault('/repo/cuts/f.bin', { resetAfter: 40_000, times: Infinity });
+    b.fault('/repo/cuts/f.bin', { resetAfter: 40_000, times: Infinity });
+    factory = createDownloaderFactory({
+      adapters: [http()],
+      interceptors: [mirrors({ sets: { repo: { mirrors: [a.url('/repo/'), b.url('/repo/')] } } })],
+      retry: { ...fast, maxAttempts: 3 },
+    });
+    const error = (await rejection(
+      factory.download({ url: 'mirror://repo/cuts/f.bin', digests: { sha256: file.sha256 } }),
+    )) as DownloadError;
+    expect(error.code).toBe(ErrorCodes.AllSourcesFailed);
+    expect(error.retryable).toBe(false);
+    const attempts = error.details.attempts as { url: string; code: string; attempt: number }[];
+    expect(attempts.map((x) => x.attempt)).toEqual([1, 2, 3]);
+    expect(new Set(attempts.map((x) => x.url))).toEqual(
+      new Set([a.url('/repo/cuts/f.bin'), b.url('/repo/cuts/f.bin')]),
+    );
+    expect(error.message).toContain('ran out');
+  });
+
   it('credentials of the request never travel to another mirror', async () => {
     const file = content(2_000);
     serve('/repo/auth/f.bin', file.data, b);

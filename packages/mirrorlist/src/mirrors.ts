@@ -7,6 +7,7 @@ import {
   ValidationError,
   type AttemptOutcome,
   type Digests,
+  type InterceptorContext,
   type Logger,
   type OpenFunction,
   type OpenInterceptor,
@@ -15,7 +16,6 @@ import {
   type RemoteResource,
 } from '@dl/core';
 import { allSourcesFailed } from './all-sources-failed.js';
-import { checkedBody } from './checked-body.js';
 import { FileAttempts } from './file-attempts.js';
 import { MirrorHealth } from './mirror-health.js';
 import { MirrorRouter, type MirrorRoute } from './mirror-route.js';
@@ -63,8 +63,8 @@ const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie'];
  */
 export function mirrors(options: MirrorsOptions): MirrorsInterceptor {
   const settings = mirrorsSettings(options);
-  // The context (the factory's logger) is optional: older cores pass only `next`.
-  const interceptor = (next: OpenFunction, context?: { readonly log?: Logger }): OpenFunction =>
+  // The context is optional for callers that compose by hand (`interceptor(next)`).
+  const interceptor = (next: OpenFunction, context?: InterceptorContext): OpenFunction =>
     failoverOpen(next, settings, context?.log ?? silent);
   return Object.assign(interceptor, {
     schemes: [settings.scheme] as const,
@@ -128,7 +128,7 @@ function failoverOpen(next: OpenFunction, settings: MirrorsSettings, log: Logger
         }
         continue;
       }
-      return settled(resource, source, file, request, plan);
+      return settled(resource, source, file, request, plan, route);
     }
     const retryable = usable.some((s) => !file.exhausted.has(s.mirror.key));
     throw allSourcesFailed(route.set, route.path, request.url, file, retryable, retryAfterMs, last);
@@ -158,8 +158,10 @@ function failoverOpen(next: OpenFunction, settings: MirrorsSettings, log: Logger
     file: FileAttempts,
     request: OpenRequest,
     plan: Plan,
+    route: MirrorRoute,
   ): RemoteResource {
     const origin = source.url.origin;
+    let summarized = false;
     file.lastKey = source.mirror.key;
     let done = false;
     const release = () => {
@@ -172,13 +174,25 @@ function failoverOpen(next: OpenFunction, settings: MirrorsSettings, log: Logger
     // The core settles every resource it got; this only guards against a caller that does not.
     const backstop = () => void release();
     request.signal.addEventListener('abort', backstop, { once: true });
-    if (plan.expect !== undefined && request.attempt === 1) file.expectDelivered = true;
+    // On the core's last attempt a failure in the body ends the file: say what every mirror did.
+    const last = request.attempt >= request.maxAttempts;
+    async function* summarizing(): AsyncGenerator<Uint8Array> {
+      try {
+        yield* resource.body as AsyncIterable<Uint8Array>;
+      } catch (thrown) {
+        const error = toDownloadError(thrown, source.url);
+        if (request.signal.aborted || NOT_THE_MIRRORS_FAULT.has(error.code)) throw thrown;
+        summarized = true;
+        blame(source, error);
+        file.record(source, error, request.attempt);
+        throw allSourcesFailed(route.set, route.path, request.url, file, false, undefined, error, {
+          budgetSpent: true,
+        });
+      }
+    }
     return {
       metadata: resource.metadata,
-      body:
-        plan.check === undefined
-          ? resource.body
-          : checkedBody(resource.body, plan.check, redactUrl(source.url)),
+      body: last ? summarizing() : resource.body,
       // Another mirror may serve the file, or the next attempt says that none can.
       failover: true,
       ...(plan.expect === undefined ? {} : { expect: plan.expect }),
@@ -191,7 +205,7 @@ function failoverOpen(next: OpenFunction, settings: MirrorsSettings, log: Logger
         }
         health.measured(origin, outcome.bytes, outcome.durationMs);
         const error = outcome.error;
-        if (error === undefined || NOT_THE_MIRRORS_FAULT.has(error.code)) return;
+        if (summarized || error === undefined || NOT_THE_MIRRORS_FAULT.has(error.code)) return;
         blame(source, error);
         file.record(source, error, request.attempt);
       },
@@ -209,11 +223,6 @@ function failoverOpen(next: OpenFunction, settings: MirrorsSettings, log: Logger
     const ranged = request.download.range !== undefined;
     const start = request.download.range?.start ?? 0;
     const expectation = ranged ? undefined : expect;
-    // The core reads `expect` on the first attempt only; if that one reached no mirror, check here.
-    const check =
-      expectation !== undefined && request.attempt > 1 && !file.expectDelivered
-        ? expectation
-        : undefined;
     const same = file.lastKey === source.mirror.key;
     const verified =
       Object.keys(request.download.digests ?? {}).length > 0 ||
@@ -221,7 +230,7 @@ function failoverOpen(next: OpenFunction, settings: MirrorsSettings, log: Logger
     const across =
       settings.resumeAcrossMirrors === 'always' ||
       (settings.resumeAcrossMirrors === 'verified' && verified);
-    const resume = request.offset > start && check === undefined && (same || across);
+    const resume = request.offset > start && (same || across);
     const requestOrigin = route.matched === undefined ? undefined : request.url.origin;
     const headers =
       source.url.origin === requestOrigin ? request.headers : withoutCredentials(request.headers);
@@ -240,7 +249,6 @@ function failoverOpen(next: OpenFunction, settings: MirrorsSettings, log: Logger
         ...(resumeFrom === undefined ? {} : { resumeFrom }),
       },
       ...(expectation === undefined ? {} : { expect: expectation }),
-      ...(check === undefined ? {} : { check }),
     };
   }
 }
@@ -248,7 +256,6 @@ function failoverOpen(next: OpenFunction, settings: MirrorsSettings, log: Logger
 interface Plan {
   readonly request: OpenRequest;
   readonly expect?: { size?: number; digests?: Digests };
-  readonly check?: { size?: number; digests?: Digests };
 }
 
 /** Outcomes that say nothing about the mirror: the caller left, the factory closed, the disk failed. */

@@ -6,7 +6,6 @@ import {
   toDownloadError,
   type Logger,
   type OpenFunction,
-  type OpenRequest,
 } from '@dl/core';
 import { asBase, entryUrl, type RejectedEntry } from './entry-url.js';
 import { parseMetalink } from './metalink.js';
@@ -145,7 +144,7 @@ export class SetLoader {
     let text: string;
     try {
       // One attempt of its own: the list's failures are the set's to handle, not a file's.
-      const request = {
+      const resource = await this.next({
         url: listUrl,
         offset: 0,
         headers: {},
@@ -153,8 +152,7 @@ export class SetLoader {
         attempt: 1,
         maxAttempts: 1,
         download: { url: listUrl.href },
-      };
-      const resource = await this.next(request as OpenRequest);
+      });
       let bytes = 0;
       try {
         text = await readDocument(resource.body, this.settings.maxDocumentBytes, source);
