@@ -30,7 +30,7 @@ export class MirrorRouter {
 
   route(url: URL): MirrorRoute | undefined {
     if (url.protocol === `${this.scheme}:`) {
-      const set = decodeURIComponent(url.hostname).toLowerCase();
+      const set = safeDecode(url.hostname).toLowerCase();
       if (!this.sets.includes(set)) {
         throw new DownloadError(`No mirror set is named "${set}" (sets: ${this.sets.join(', ')})`, {
           code: ErrorCodes.InvalidRequest,
@@ -62,4 +62,12 @@ function bare(url: URL): string {
   copy.password = '';
   copy.hash = '';
   return copy.href;
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }

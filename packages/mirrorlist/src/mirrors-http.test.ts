@@ -7,6 +7,7 @@ import {
   ErrorCodes,
   createDownloaderFactory,
   fileAdapter,
+  rebuildDownloaderFactory,
   type DownloaderFactory,
 } from '@dl/core';
 // eslint-disable-next-line no-restricted-imports -- the acceptance tests run real adapters of several protocols
@@ -632,6 +633,29 @@ describe('configuration', () => {
     expect(json.options.strategy).toBe('spread');
     const again = mirrors(json.options);
     expect(again.toJSON()).toEqual(json);
+  });
+
+  it('a factory with mirrors is handed over as JSON and rebuilt: the rebuilt one fails over the same way', async () => {
+    const file = content(3_000);
+    serve('/repo/handoff/f.bin', file.data, b);
+    const original = build({
+      sets: { repo: { mirrors: [dead, a.url('/repo/'), b.url('/repo/')] } },
+      strategy: 'failover',
+    });
+    const text = JSON.stringify(original.toJSON());
+    const rebuilt = rebuildDownloaderFactory(JSON.parse(text), {
+      adapters: { http },
+      interceptors: { mirrors },
+    });
+    try {
+      const result = await rebuilt.download({
+        url: 'mirror://repo/handoff/f.bin',
+        digests: { sha256: file.sha256 },
+      });
+      expect(result.url).toBe(b.url('/repo/handoff/f.bin'));
+    } finally {
+      await rebuilt.close();
+    }
   });
 
   it('bad options are invalid-request errors naming the option', () => {
