@@ -58,8 +58,9 @@ export async function runGet(
       throw new UsageError(`"${redactText(raw)}" is not an absolute URL`);
     }
   });
+  // Credentials go to the hosts the user typed, never to ones a manifest or metalink names.
   const authOrigins =
-    options.input === undefined
+    options.input === undefined && options.metalink === undefined
       ? [...new Set(cliUrls.filter(isHttp).map((url) => url.origin))]
       : [];
   const factory = createDownloaderFactory({

@@ -84,16 +84,16 @@ export function addTransferOptions(command: Command): Command {
   group('HTTP(S):', [
     new Option('-H, --header <header>', 'header "Name: value" (repeatable; not for credentials)')
       .argParser(collect)
-      .default([]),
+      .default([], 'none'),
     new Option(
       '--header-env <name=VAR>',
       'header whose value is in environment variable VAR (repeatable)',
     )
       .argParser(collect)
-      .default([]),
+      .default([], 'none'),
     new Option('--header-file <name=FILE>', 'header whose value is in FILE (repeatable)')
       .argParser(collect)
-      .default([]),
+      .default([], 'none'),
     new Option('--http-user <name>', 'basic auth user'),
     new Option('--http-password-env <VAR>', 'basic auth password from environment variable VAR'),
     new Option('--http-password-file <file>', 'basic auth password from FILE'),
@@ -101,10 +101,10 @@ export function addTransferOptions(command: Command): Command {
     new Option('--bearer-token-file <file>', 'bearer token from FILE'),
     new Option(
       '--auth-origin <origin>',
-      'origin credentials are sent to (repeatable; default: the origins of the URLs given; required with a manifest or catalog)',
+      'origin credentials are sent to (repeatable; required with a manifest or catalog)',
     )
       .argParser(collect)
-      .default([]),
+      .default([], 'the origins of the URLs given'),
     new Option(
       '--ca-bundle <file>',
       'PEM certificate authorities to trust instead of the system ones (HTTPS and FTPS)',
@@ -142,15 +142,12 @@ export function addTransferOptions(command: Command): Command {
       'passphrase of --ssh-key from environment variable VAR',
     ),
     new Option('--ssh-agent', 'authenticate with the ssh-agent at SSH_AUTH_SOCK').default(false),
-    new Option(
-      '--known-hosts <file>',
-      'known_hosts file of trusted host keys (repeatable; default: ~/.ssh/known_hosts, /etc/ssh/ssh_known_hosts)',
-    )
+    new Option('--known-hosts <file>', 'known_hosts file of trusted host keys (repeatable)')
       .argParser(collect)
-      .default([]),
+      .default([], '~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts'),
     new Option('--host-fingerprint <host=SHA256:...>', 'pinned host key fingerprint (repeatable)')
       .argParser(collect)
-      .default([]),
+      .default([], 'none'),
   ]);
   group('Mirrors:', [
     new Option(
