@@ -9,6 +9,10 @@ import type { Sink } from './sink.js';
 export const TEMP_SUFFIX = '.dl-part';
 
 const FLUSH_BYTES = 256 * 1024;
+// One random prefix per process and a counter: unique names without a
+// random-number call per file.
+const TEMP_PREFIX = `${process.pid.toString(36)}${randomBytes(3).toString('hex')}`;
+let tempCounter = 0;
 const knownDirs = new Set<string>();
 const KNOWN_DIRS_MAX = 1024;
 
@@ -17,7 +21,8 @@ const KNOWN_DIRS_MAX = 1024;
  * place on commit, so the destination only ever holds a complete, validated
  * file (a pre-existing one is replaced only then). Small writes are gathered
  * and written with one `writev`, so a small file costs open, writev, close
- * and rename.
+ * and rename. One write runs in the background while the next chunks
+ * arrive (double buffering), so the network read and hashing overlap the disk.
  */
 export class FileSink implements Sink {
   #handle: FileHandle | undefined;
@@ -25,13 +30,25 @@ export class FileSink implements Sink {
   #pending: Uint8Array[] = [];
   #pendingBytes = 0;
   #done = false;
+  #writing: Promise<void> | undefined;
+  #failure: unknown;
 
   constructor(readonly destination: string) {}
 
   write(chunk: Uint8Array): Promise<void> | void {
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
     this.#pending.push(chunk);
     this.#pendingBytes += chunk.byteLength;
-    if (this.#pendingBytes >= FLUSH_BYTES) return this.#flush();
+    if (this.#pendingBytes < FLUSH_BYTES) return;
+    // A write is running: wait for it (backpressure); the next chunk starts the next one.
+    if (this.#writing !== undefined) return this.#writing;
+    this.#writing = this.#flush()
+      .catch((error: unknown) => {
+        this.#failure = error;
+      })
+      .finally(() => {
+        this.#writing = undefined;
+      });
   }
 
   async restart(): Promise<void> {
@@ -40,6 +57,8 @@ export class FileSink implements Sink {
 
   async commit(): Promise<string> {
     try {
+      await this.#writing;
+      if (this.#failure !== undefined) throw this.#failure;
       await this.#flush();
       if (this.#handle === undefined) await this.#open();
       const temp = this.#tempPath!;
@@ -75,26 +94,32 @@ export class FileSink implements Sink {
 
   async #open(): Promise<void> {
     const dir = dirname(this.destination);
-    this.#tempPath = join(
-      dir,
-      `.${basename(this.destination)}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`,
-    );
     if (!knownDirs.has(dir)) await makeDir(dir, this.destination);
-    try {
-      this.#handle = await open(this.#tempPath, 'wx');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
-        throw writeFailed(error, this.destination);
-      // The folder was removed since we created it: forget and retry once.
-      knownDirs.delete(dir);
-      await makeDir(dir, this.destination);
-      this.#handle = await open(this.#tempPath, 'wx').catch((e: unknown) => {
-        throw writeFailed(e, this.destination);
-      });
+    for (let tries = 0; ; tries++) {
+      const unique = `${TEMP_PREFIX}${(tempCounter++).toString(36)}`;
+      this.#tempPath = join(dir, `.${basename(this.destination)}.${unique}${TEMP_SUFFIX}`);
+      try {
+        this.#handle = await open(this.#tempPath, 'wx');
+        return;
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        this.#tempPath = undefined;
+        if (tries >= 2 || (code !== 'ENOENT' && code !== 'EEXIST')) {
+          throw writeFailed(error, this.destination);
+        }
+        // ENOENT: the folder was removed since we created it. EEXIST: another
+        // process picked the same name. Either way, try again.
+        if (code === 'ENOENT') {
+          knownDirs.delete(dir);
+          await makeDir(dir, this.destination);
+        }
+      }
     }
   }
 
   async #discard(): Promise<void> {
+    await this.#writing;
+    this.#failure = undefined;
     this.#pending = [];
     this.#pendingBytes = 0;
     const handle = this.#handle;

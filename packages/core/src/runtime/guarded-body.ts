@@ -27,29 +27,51 @@ export function guardedBody(
     });
     return body;
   }
-  const aborted = () => signals.find((s) => s.aborted);
   return {
     [Symbol.asyncIterator]() {
       const iterator = body[Symbol.asyncIterator]();
+      // One listener per signal for the whole body, not one per chunk: it
+      // fails whichever `next()` is pending when a signal aborts.
+      let pending: ((error: unknown) => void) | undefined;
+      let listening = false;
+      let finished = false;
+      const onAbort = function (this: AbortSignal) {
+        const fail = pending;
+        pending = undefined;
+        stop();
+        void Promise.resolve(iterator.return?.()).catch(() => {});
+        fail?.(abortError(this.reason));
+      };
+      const stop = () => {
+        finished = true;
+        if (!listening) return;
+        listening = false;
+        for (const s of signals) s.removeEventListener('abort', onAbort);
+      };
       return {
-        next() {
-          const gone = aborted();
-          if (gone) return abandon(gone);
+        next(): Promise<IteratorResult<Uint8Array>> {
+          const gone = signals.find((s) => s.aborted);
+          if (gone !== undefined) {
+            stop();
+            void Promise.resolve(iterator.return?.()).catch(() => {});
+            return Promise.reject(abortError(gone.reason));
+          }
+          if (!listening && !finished) {
+            listening = true;
+            for (const s of signals) s.addEventListener('abort', onAbort);
+          }
           return new Promise<IteratorResult<Uint8Array>>((resolve, reject) => {
-            const stop = () => {
-              for (const s of signals) s.removeEventListener('abort', onAbort);
-            };
-            const onAbort = function (this: AbortSignal) {
-              stop();
-              abandon(this).then(resolve, reject);
-            };
-            for (const s of signals) s.addEventListener('abort', onAbort, { once: true });
+            pending = reject;
             iterator.next().then(
               (r) => {
-                stop();
+                if (pending !== reject) return;
+                pending = undefined;
+                if (r.done) stop();
                 resolve(r);
               },
               (e: unknown) => {
+                if (pending !== reject) return;
+                pending = undefined;
                 stop();
                 reject(e);
               },
@@ -57,14 +79,11 @@ export function guardedBody(
           });
         },
         async return() {
+          stop();
           await iterator.return?.();
           return { done: true, value: undefined };
         },
       };
-      function abandon(signal: AbortSignal): Promise<IteratorResult<Uint8Array>> {
-        void Promise.resolve(iterator.return?.()).catch(() => {});
-        return Promise.reject(abortError(signal.reason));
-      }
     },
   };
 }

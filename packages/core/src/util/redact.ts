@@ -10,6 +10,10 @@ const AUTH_IN_TEXT =
  * Used for every URL that appears in an error, a log line or a result.
  */
 export function redactUrl(url: string | URL): string {
+  // Most URLs carry nothing to remove: skip the reparse (it runs for every download).
+  if (url instanceof URL && url.username === '' && url.password === '' && url.search === '') {
+    return url.href;
+  }
   let parsed: URL;
   try {
     parsed = typeof url === 'string' ? new URL(url) : new URL(url.href);
