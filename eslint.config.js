@@ -66,8 +66,30 @@ export default tseslint.config(
     },
   },
   {
+    // Mirror sets are tested across real protocols: these tests use the other adapters too.
+    files: ['packages/mirrorlist/src/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            deepCore,
+            relativeEscape,
+            {
+              group: ['@dl/*', '!@dl/core', '!@dl/testkit', '!@dl/http', '!@dl/ftp', '!@dl/sftp'],
+              message:
+                'Mirror-list tests may import only @dl/core, @dl/testkit and the protocol adapters.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: [
-      ...adapterPackages.map((g) => g.replace('*.ts', '*.test.ts')),
+      ...adapterPackages
+        .filter((g) => !g.includes('mirrorlist'))
+        .map((g) => g.replace('*.ts', '*.test.ts')),
       'examples/*/src/**/*.test.ts',
     ],
     rules: {

@@ -10,7 +10,6 @@ import {
   rebuildDownloaderFactory,
   type DownloaderFactory,
 } from '@dl/core';
-// eslint-disable-next-line no-restricted-imports -- the acceptance tests run real adapters of several protocols
 import { http } from '@dl/http';
 import {
   activeResources,

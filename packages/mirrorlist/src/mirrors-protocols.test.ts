@@ -6,11 +6,8 @@ import {
   createDownloaderFactory,
   type DownloaderFactory,
 } from '@dl/core';
-// eslint-disable-next-line no-restricted-imports -- the acceptance tests run real adapters of several protocols
 import { ftp } from '@dl/ftp';
-// eslint-disable-next-line no-restricted-imports -- the acceptance tests run real adapters of several protocols
 import { http } from '@dl/http';
-// eslint-disable-next-line no-restricted-imports -- the acceptance tests run real adapters of several protocols
 import { sftp } from '@dl/sftp';
 import {
   freePort,
