@@ -1,5 +1,5 @@
 import { redactUrl, type DownloaderFactory } from '@dl/core';
-import { parseMetalink, type MetalinkFile } from '@dl/mirrorlist';
+import type { MetalinkFile } from '@dl/mirrorlist';
 import type { ManifestEntry } from '../manifest/manifest-entry.js';
 import { METALINK_SET } from '../transfer/mirror-setup.js';
 
@@ -30,6 +30,7 @@ export async function metalinkEntries(
     chunks.push(chunk);
   }
   const text = Buffer.concat(chunks).toString('utf8');
+  const { parseMetalink } = await import('@dl/mirrorlist');
   const metalink = parseMetalink(text, { source: redactUrl(source), documentUrl: source });
   return metalink.files.map((file) => entryOf(file));
 }

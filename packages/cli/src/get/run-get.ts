@@ -49,7 +49,7 @@ export async function runGet(
     if (problem !== undefined) throw new UsageError(`--sha256: ${problem}`);
   }
   const outDir = resolve(io.cwd, options.output);
-  const mirrorsOf = mirrorSetup(options, io.cwd);
+  const mirrorsOf = await mirrorSetup(options, io.cwd);
   const base = mirrorsOf.base;
   const cliUrls = urls.map((raw) => {
     try {

@@ -35,7 +35,7 @@ export async function runServe(options: ServeOptions, io: CliIo): Promise<number
     adapters: buildAdapters(options, io.cwd, []),
     limits: { total: options.total, perHost: options.perHost },
     retry: { maxAttempts: options.retries + 1 },
-    interceptors: mirrorSetup(options, io.cwd).interceptors,
+    interceptors: (await mirrorSetup(options, io.cwd)).interceptors,
   });
   let bad = 0;
   let catalog: Catalog;

@@ -1,10 +1,11 @@
 import { accessSync, constants } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileAdapter, type ProtocolAdapter } from '@dl/core';
-import { ftp, type FtpAdapterOptions } from '@dl/ftp';
+import type { FtpAdapterOptions } from '@dl/ftp';
 import { http, type HttpAdapterOptions, type HttpAuth, type SecretRef } from '@dl/http';
-import { sftp, type SftpAdapterOptions } from '@dl/sftp';
+import type { SftpAdapterOptions } from '@dl/sftp';
 import { UsageError } from '../exit-codes.js';
+import { lazyAdapter } from './lazy-adapter.js';
 import type { TransferOptions } from './transfer-options.js';
 
 /** Header names that carry credentials: never accepted as plain command-line text. */
@@ -26,9 +27,25 @@ export function buildAdapters(
   return [
     fileAdapter(),
     http(httpOptions(options, cwd, defaultAuthOrigins)),
-    ftp(ftpOptions(options, cwd)),
-    sftp(sftpOptions(options, cwd)),
+    lazyFtp(ftpOptions(options, cwd)),
+    lazySftp(sftpOptions(options, cwd)),
   ];
+}
+
+const REMOTE_FILES = { resume: true, transfersPerConnection: 1, metadataBeforeBody: true };
+
+// FTP and SFTP load their clients (basic-ftp, ssh2) only when a URL needs them.
+function lazyFtp(options: FtpAdapterOptions) {
+  return lazyAdapter(
+    { name: 'ftp', schemes: ['ftp', 'ftps'], capabilities: REMOTE_FILES },
+    async () => (await import('@dl/ftp')).ftp(options),
+  );
+}
+
+function lazySftp(options: SftpAdapterOptions) {
+  return lazyAdapter({ name: 'sftp', schemes: ['sftp'], capabilities: REMOTE_FILES }, async () =>
+    (await import('@dl/sftp')).sftp(options),
+  );
 }
 
 function httpOptions(

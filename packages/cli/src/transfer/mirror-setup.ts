@@ -2,7 +2,7 @@ import { accessSync, constants } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { OpenInterceptor } from '@dl/core';
-import { mirrors, type MirrorSetOptions } from '@dl/mirrorlist';
+import type { MirrorSetOptions } from '@dl/mirrorlist';
 import { UsageError } from '../exit-codes.js';
 import type { TransferOptions } from './transfer-options.js';
 
@@ -24,12 +24,12 @@ export interface MirrorSetup {
  * The mirror failover interceptor for `--mirrorlist` and `--metalink`. The
  * documents themselves are fetched through the factory (a local file as a
  * `file:` URL); the mirrors they list are untrusted: only network schemes,
- * no credentials.
+ * no credentials. `@dl/mirrorlist` is loaded only when one of them is given.
  */
-export function mirrorSetup(
+export async function mirrorSetup(
   options: TransferOptions & { readonly metalink?: string },
   cwd: string,
-): MirrorSetup {
+): Promise<MirrorSetup> {
   const sets: Record<string, MirrorSetOptions> = {};
   let base: URL | undefined;
   let metalink: URL | undefined;
@@ -42,6 +42,7 @@ export function mirrorSetup(
     sets[METALINK_SET] = { list: metalink.href, format: 'metalink' };
   }
   if (Object.keys(sets).length === 0) return { interceptors: [] };
+  const { mirrors } = await import('@dl/mirrorlist');
   return {
     interceptors: [mirrors({ sets, strategy: options.mirrorStrategy })],
     ...(base === undefined ? {} : { base }),
