@@ -11,6 +11,7 @@ const cases = [
   ['examples/data-adapter/src/x.ts', "import { x } from '@dl/cli';", true],
   ['packages/sftp/src/x.test.ts', "import { startSshd } from '@dl/testkit';", false],
   ['packages/http/src/x.ts', "import { DownloadError } from '@dl/core';", false],
+  ['packages/mirrorlist/src/x.test.ts', "import { http } from '@dl/http';", false],
 ];
 let wrong = 0;
 for (const [file, code, shouldFail] of cases) {

@@ -248,6 +248,27 @@ describe('failover across HTTP mirrors', () => {
     expect(error.message).toContain('ran out');
   });
 
+  it('bad bytes found on the last attempt: the error still lists each mirror, not only the last one', async () => {
+    const file = content(50_000);
+    serve('/repo/bad/f.bin', file.data, a, b);
+    a.fault('/repo/bad/f.bin', { corruptAt: 30_000, times: Infinity });
+    b.fault('/repo/bad/f.bin', { corruptAt: 30_000, times: Infinity });
+    factory = createDownloaderFactory({
+      adapters: [http()],
+      interceptors: [mirrors({ sets: { repo: { mirrors: [a.url('/repo/'), b.url('/repo/')] } } })],
+      retry: { ...fast, maxAttempts: 2 },
+    });
+    const error = (await rejection(
+      factory.download({ url: 'mirror://repo/bad/f.bin', digests: { sha256: file.sha256 } }),
+    )) as DownloadError;
+    expect(error.code).toBe(ErrorCodes.AllSourcesFailed);
+    const attempts = error.details.attempts as { url: string; code: string }[];
+    expect(attempts.map((x) => x.code)).toEqual(['digest-mismatch', 'digest-mismatch']);
+    expect(new Set(attempts.map((x) => x.url))).toEqual(
+      new Set([a.url('/repo/bad/f.bin'), b.url('/repo/bad/f.bin')]),
+    );
+  });
+
   it('credentials of the request never travel to another mirror', async () => {
     const file = content(2_000);
     serve('/repo/auth/f.bin', file.data, b);

@@ -161,7 +161,6 @@ function failoverOpen(next: OpenFunction, settings: MirrorsSettings, log: Logger
     route: MirrorRoute,
   ): RemoteResource {
     const origin = source.url.origin;
-    let summarized = false;
     file.lastKey = source.mirror.key;
     let done = false;
     const release = () => {
@@ -174,25 +173,9 @@ function failoverOpen(next: OpenFunction, settings: MirrorsSettings, log: Logger
     // The core settles every resource it got; this only guards against a caller that does not.
     const backstop = () => void release();
     request.signal.addEventListener('abort', backstop, { once: true });
-    // On the core's last attempt a failure in the body ends the file: say what every mirror did.
-    const last = request.attempt >= request.maxAttempts;
-    async function* summarizing(): AsyncGenerator<Uint8Array> {
-      try {
-        yield* resource.body as AsyncIterable<Uint8Array>;
-      } catch (thrown) {
-        const error = toDownloadError(thrown, source.url);
-        if (request.signal.aborted || NOT_THE_MIRRORS_FAULT.has(error.code)) throw thrown;
-        summarized = true;
-        blame(source, error);
-        file.record(source, error, request.attempt);
-        throw allSourcesFailed(route.set, route.path, request.url, file, false, undefined, error, {
-          budgetSpent: true,
-        });
-      }
-    }
     return {
       metadata: resource.metadata,
-      body: last ? summarizing() : resource.body,
+      body: resource.body,
       // Another mirror may serve the file, or the next attempt says that none can.
       failover: true,
       ...(plan.expect === undefined ? {} : { expect: plan.expect }),
@@ -205,9 +188,16 @@ function failoverOpen(next: OpenFunction, settings: MirrorsSettings, log: Logger
         }
         health.measured(origin, outcome.bytes, outcome.durationMs);
         const error = outcome.error;
-        if (summarized || error === undefined || NOT_THE_MIRRORS_FAULT.has(error.code)) return;
+        if (error === undefined || NOT_THE_MIRRORS_FAULT.has(error.code)) return;
         blame(source, error);
         file.record(source, error, request.attempt);
+      },
+      // The file ends with this attempt's failure (bad bytes or a cut on the last attempt): say what every mirror did.
+      finalError(error: DownloadError): DownloadError {
+        if (NOT_THE_MIRRORS_FAULT.has(error.code)) return resource.finalError?.(error) ?? error;
+        return allSourcesFailed(route.set, route.path, request.url, file, false, undefined, error, {
+          budgetSpent: true,
+        });
       },
     };
   }

@@ -63,4 +63,10 @@ export interface RemoteResource {
   readonly failover?: boolean;
   /** Called once when the attempt is over (body read and validated, failed, or abandoned). */
   onSettled?(outcome: AttemptOutcome): void;
+  /**
+   * Called (after `onSettled`) when this attempt's failure ends the download:
+   * no attempt left, or nothing left worth retrying. May return a more telling
+   * error — a mirror set lists what every mirror tried did.
+   */
+  finalError?(error: DownloadError): DownloadError;
 }

@@ -168,7 +168,7 @@ export async function runAttempts<C>(
           !shouldRetry(error, resource, attempts, context.policy.maxAttempts) ||
           options.irrevocable?.()
         ) {
-          throw error;
+          throw signal.aborted ? error : (resource?.finalError?.(error) ?? error);
         }
         const resumable =
           offset > 0 && !ValidationError.isInstance(error) && context.canResume(url);
