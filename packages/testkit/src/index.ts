@@ -34,3 +34,16 @@ export {
   rejectionOf,
   type CapturingLogger,
 } from './adapter-test-helpers.js';
+export {
+  startFaultProxy,
+  type FaultProxy,
+  type FaultProxyStats,
+} from './fault-proxy/fault-proxy.js';
+export type {
+  FaultProxyOptions,
+  FaultSchedule,
+  FaultKind,
+  FaultChannel,
+  FaultRule,
+  RandomFaults,
+} from './fault-proxy/fault-proxy-options.js';
