@@ -117,13 +117,14 @@ describe('dl get', () => {
       JSON.stringify({ url: web.url('/pkgs/b.bin'), size: -1 }),
       'not a url',
       line('/pkgs/b.bin', 'b.bin'),
+      line('/pkgs/b.bin', './b.bin'),
     ].join('\n');
     await writeFile(join(dir, 'bad.jsonl'), manifest);
     const run = await runDl(['get', '-i', 'bad.jsonl', '-o', out, '--json'], { cwd: dir });
     expect(run.code).toBe(1);
     const { records, summary } = parseJsonOutput(run.stdout);
     const bad = records.filter((r) => !r.ok);
-    expect(bad.map((r) => r.line).sort()).toEqual([2, 3, 4, 5, 6, 7]);
+    expect(bad.map((r) => r.line).sort()).toEqual([2, 3, 4, 5, 6, 7, 9]);
     const reason = (n: number) =>
       (bad.find((r) => r.line === n)!.error as { message: string }).message;
     expect(reason(2)).toMatch(/invalid JSON/);
@@ -132,8 +133,9 @@ describe('dl get', () => {
     expect(reason(5)).toMatch(/sha256 digest must be 64 hex/);
     expect(reason(6)).toMatch(/"size" must be/);
     expect(reason(7)).toMatch(/not JSON and not a single URL/);
+    expect(reason(9)).toMatch(/b\.bin is already the destination of line 8/);
     for (const r of bad) expect(r.error).toMatchObject({ code: 'invalid-request' });
-    expect(summary).toMatchObject({ ok: 2, failed: 0, invalid: 6 });
+    expect(summary).toMatchObject({ ok: 2, failed: 0, invalid: 7 });
     expect(existsSync(join(out, 'a.bin')) && existsSync(join(out, 'b.bin'))).toBe(true);
 
     // Without --json the line numbers are in the human output too.
@@ -142,7 +144,7 @@ describe('dl get', () => {
     });
     expect(plain.code).toBe(1);
     expect(plain.stderr).toMatch(/line 4: .*unknown scheme "gopher:"/);
-    expect(plain.stderr).toMatch(/6 bad lines/);
+    expect(plain.stderr).toMatch(/7 bad lines/);
   });
 
   it('with --strict reports every bad line and downloads nothing (exit 2)', async () => {

@@ -19,6 +19,7 @@ import { alreadyValid } from '../skip-check.js';
 import { buildAdapters } from '../transfer/build-adapters.js';
 import type { EntryContext } from './entry-context.js';
 import type { GetOptions } from './get-options.js';
+import { DestinationSet } from './destination-set.js';
 import { openManifestFile, type ManifestFile } from './manifest-file.js';
 import { metalinkEntries } from './metalink-entries.js';
 import { mirrorSetup } from '../transfer/mirror-setup.js';
@@ -123,9 +124,21 @@ export async function runGet(
       reporter!.finished(record, how.invalid);
     };
 
+    /** A bad record when another entry already writes to this request's destination. */
+    const duplicate = (request: Request, seen: DestinationSet) => {
+      const line = request.context!.line;
+      const first = seen.add(request.destination, line ?? 0);
+      if (first === undefined) return undefined;
+      const other = first === 0 ? 'a URL given on the command line' : `line ${first}`;
+      return badRecord(`${request.destination} is already the destination of ${other}`, line, {
+        url: redactUrl(request.url),
+        path: request.destination,
+      });
+    };
+
     if (options.strict && manifest !== undefined) {
       let bad = 0;
-      for await (const item of lines(manifest.open())) {
+      for await (const item of lines(manifest.open(), new DestinationSet())) {
         if (item.ok) continue;
         bad++;
         tally.noteRead(undefined);
@@ -160,18 +173,22 @@ export async function runGet(
     };
 
     async function* requests(): AsyncGenerator<Request> {
+      const seen = new DestinationSet();
       for (const request of cliRequests) {
         tally.noteRead(undefined);
-        if (!(await skipOrPass(request))) yield request;
+        const twice = duplicate(request, seen);
+        if (twice !== undefined) report(twice, { invalid: true });
+        else if (!(await skipOrPass(request))) yield request;
       }
       for (const entry of metalink) {
         tally.noteRead(entry.size);
         const planned = planEntry(entry, outDir, undefined);
-        if (!planned.ok) report(planned.record, { invalid: true });
-        else if (!(await skipOrPass(planned.request))) yield planned.request;
+        const bad = planned.ok ? duplicate(planned.request, seen) : planned.record;
+        if (bad !== undefined) report(bad, { invalid: true });
+        else if (planned.ok && !(await skipOrPass(planned.request))) yield planned.request;
       }
       if (manifest !== undefined) {
-        for await (const item of lines(manifest.open())) {
+        for await (const item of lines(manifest.open(), seen)) {
           if (!item.ok) {
             tally.noteRead(undefined);
             report(item.record, { invalid: true });
@@ -184,7 +201,7 @@ export async function runGet(
       tally.inputDone = true;
     }
 
-    async function* lines(input: Readable) {
+    async function* lines(input: Readable, seen: DestinationSet) {
       const read = readManifest(input, {
         supports,
         signal: stop.signal,
@@ -196,8 +213,13 @@ export async function runGet(
           continue;
         }
         const planned = planEntry(item.entry, outDir, item.line);
-        if (planned.ok) yield { ok: true as const, request: planned.request };
-        else yield { ok: false as const, record: planned.record };
+        if (!planned.ok) {
+          yield { ok: false as const, record: planned.record };
+          continue;
+        }
+        const twice = duplicate(planned.request, seen);
+        if (twice === undefined) yield { ok: true as const, request: planned.request };
+        else yield { ok: false as const, record: twice };
       }
     }
 
