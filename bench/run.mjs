@@ -1,4 +1,4 @@
-// pnpm bench [--quick] [--runs N] [--only W1,W5] [--no-install] [--no-profile] [--keep]
+// pnpm bench [--quick] [--runs N] [--only W1,W5] [--no-install] [--no-profile] [--profile-only] [--keep]
 //
 // Starts nginx, vsftpd and sshd on 127.0.0.1 with generated configs, makes
 // the data in a temp folder, runs every workload for dl and its peers
@@ -30,6 +30,7 @@ const { values: opts } = parseArgs({
     profile: { type: 'boolean', default: true },
     'no-profile': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    'profile-only': { type: 'boolean', default: false },
     out: { type: 'string', default: join(repo, 'bench', 'results') },
   },
 });
@@ -147,13 +148,13 @@ async function main() {
   const workloads = await buildWorkloads(env, only);
   const results = [];
   const ctx = { log, scratch };
-  for (const workload of workloads) {
+  for (const workload of opts['profile-only'] ? [] : workloads) {
     log(`bench: ${workload.id} — ${workload.title}`);
     results.push(await runWorkload(workload, ctx));
   }
   const rssNote = w5RssNote(results);
 
-  if (wants('S1')) {
+  if (wants('S1') && !opts['profile-only']) {
     log('bench: S1 — dl serve vs nginx direct');
     results.push(
       await runServeBench({
@@ -194,6 +195,10 @@ async function main() {
     profiles,
   };
   await mkdir(opts.out, { recursive: true });
+  if (opts['profile-only']) {
+    log(`bench: profiles only: ${JSON.stringify(profiles, null, 2)}`);
+    return;
+  }
   const md = toMarkdown(report);
   await writeFile(join(opts.out, 'latest.md'), md);
   await writeFile(join(opts.out, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);

@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { join } from 'node:path';
 import { which } from './install.mjs';
 import { measure } from './proc.mjs';
+import { REBUILDING } from './runner.mjs';
 
 /** Which package a profile frame belongs to. */
 function category(frame) {
@@ -99,11 +100,26 @@ export async function profileDl({ workloads, scratch, log, outDir }) {
     const outputDir = await mkdtemp(join(w.outBase, 'dl-bench-prof-'));
     try {
       const [node, args, env] = command(outputDir);
-      const m = await measure(
-        node,
-        ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-interval', '250', ...args],
-        { cwd: outputDir, env, scratch, timeoutMs: w.timeoutMs },
-      );
+      let m;
+      for (let attempt = 1; ; attempt++) {
+        await rm(outputDir, { recursive: true, force: true });
+        await mkdir(outputDir, { recursive: true });
+        m = await measure(
+          node,
+          ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-interval', '250', ...args],
+          { cwd: outputDir, env, scratch, timeoutMs: w.timeoutMs },
+        );
+        if (m.exitCode === 0 || !REBUILDING.test(m.stderr) || attempt >= 4) break;
+        // A package is being rebuilt in this checkout right now: wait and run again.
+        await rm(profDir, { recursive: true, force: true });
+        await mkdir(profDir);
+        await new Promise((resolve) => setTimeout(resolve, 15_000));
+      }
+      if (m.exitCode !== 0) {
+        log(`  dl failed under the profiler (exit ${m.exitCode}): ${m.stderr.slice(-300)}`);
+        out.push({ id: w.id, failed: `exit ${m.exitCode}: ${m.stderr.slice(-300)}` });
+        continue;
+      }
       const [file] = (await readdir(profDir)).filter((f) => f.endsWith('.cpuprofile'));
       if (!file) {
         log(`  no profile written (exit ${m.exitCode}): ${m.stderr.slice(-300)}`);
@@ -127,7 +143,7 @@ export async function profileDl({ workloads, scratch, log, outDir }) {
       }
       const header =
         `dl get on ${w.id} (${w.title}): ${(m.wallMs / 1000).toFixed(2)} s wall with the profiler on, ` +
-        `exit ${m.exitCode}, ${w.amount} files\n` +
+        `${w.amount} files\n` +
         `node --cpu-prof --cpu-prof-interval 250 (µs); self time = time the sampled frame was on top.\n\n`;
       const text = `${header}${summary.text}\n\n${syscalls?.text ?? 'strace not installed: no syscall counts'}\n`;
       const name = `profile-${w.id}`;

@@ -83,6 +83,10 @@ export function toMarkdown(report) {
   if (report.profiles?.length) {
     out.push('## Where dl spends its time', '');
     for (const p of report.profiles) {
+      if (p.failed) {
+        out.push(`- ${p.id}: dl failed under the profiler (${cell(p.failed)}).`);
+        continue;
+      }
       const top = Object.entries(p.packages)
         .slice(0, 8)
         .map(([k, v]) => `${k} ${fmt(v, 0)} ms`)

@@ -74,7 +74,8 @@ export async function runWorkload(workload, ctx) {
 
 // Other engineers rebuild packages in this checkout (tsup empties dist/ first):
 // a run that died because a module was missing at that moment runs again.
-const REBUILDING = /ERR_MODULE_NOT_FOUND|Cannot find module|does not provide an export named/;
+export const REBUILDING =
+  /ERR_MODULE_NOT_FOUND|Cannot find module|does not provide an export named/;
 
 async function once(command, options) {
   for (let attempt = 1; ; attempt++) {
