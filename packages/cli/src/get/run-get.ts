@@ -235,10 +235,8 @@ export async function runGet(
   } finally {
     io.signal?.removeEventListener('abort', onSignal);
     if (stop.signal.aborted) tally.interrupted = signalName(stop.signal.reason);
-    // Every download has ended here, so destroy() loses nothing; close() would
-    // also wait for opens the mirror interceptor made for its lists, which it
-    // does not always end (see .notes/cli-requests.md).
-    await factory.destroy();
+    // Graceful when the run ended by itself (FTP says QUIT, pools drain); abrupt after a signal.
+    await (stop.signal.aborted ? factory.destroy() : factory.close());
     await manifest?.dispose();
     if (inputFailure !== undefined) {
       reporter?.notice(
