@@ -1,6 +1,8 @@
 import { PassThrough, Writable } from 'node:stream';
 import type { Client } from 'basic-ftp';
 import {
+  DownloadError,
+  ErrorCodes,
   abortError,
   redactUrl,
   type OpenRequest,
@@ -180,6 +182,21 @@ export function transfer(
         () => {
           transferring = false;
           settle(true);
+          // The server confirmed (226), yet the data connection ended short of what SIZE
+          // announced: a cut connection, never the whole file.
+          if (!cut && remaining > 0 && remaining !== Infinity) {
+            const announced = last! - offset;
+            const failure = new DownloadError(
+              `FTP data connection ended after ${announced - remaining} of ${announced} bytes`,
+              { code: ErrorCodes.ProtocolError, retryable: true, url },
+            );
+            if (opened) out.destroy(failure);
+            else {
+              out.destroy();
+              reject(failure);
+            }
+            return;
+          }
           open();
           if (!cut) out.end();
         },
