@@ -287,6 +287,12 @@ describe('dl usage', () => {
     ]) {
       expect(get.stdout).toContain(flag);
     }
+    const serve = await runDl(['serve', '--help'], { cwd });
+    expect(serve.code).toBe(0);
+    for (const flag of ['--catalog', '--port', '--host', '--cache', '--grace']) {
+      expect(serve.stdout).toContain(flag);
+    }
+    expect((await runDl(['help', 'get'], { cwd })).stdout).toContain('--input');
     const version = await runDl(['--version'], { cwd });
     expect(version.code).toBe(0);
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
