@@ -8,6 +8,8 @@ import { measure, run } from './proc.mjs';
 import { median } from './runner.mjs';
 
 const MiB = 1024 * 1024;
+/** Requests per second of the paced latency runs. */
+const PACED_RATE = 500;
 
 function canConnect(port) {
   return new Promise((resolve) => {
@@ -79,7 +81,20 @@ export async function runServeBench(env) {
   const port = await freePort();
   const serve = spawn(
     process.execPath,
-    [dlBin, 'serve', '--catalog', catalog, '--port', String(port), '--host', '127.0.0.1'],
+    [
+      dlBin,
+      'serve',
+      '--catalog',
+      catalog,
+      '--port',
+      String(port),
+      '--host',
+      '127.0.0.1',
+      '-j',
+      String(clients),
+      '--per-host',
+      String(clients),
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   env.addCleanup?.(() => serve.kill('SIGKILL'));
@@ -96,9 +111,20 @@ export async function runServeBench(env) {
     const viaServe = `http://127.0.0.1:${port}`;
     const direct = `http://127.0.0.1:${nginx.port}`;
 
-    // One big file, one client.
+    // One big file, one client. The bytes are checked once through dl serve
+    // (curl | openssl dgst); the timed runs count bytes only, so that the
+    // client's hashing does not take a core from the server on a 2-core box.
     const rate = { direct: [], serve: [] };
     const failures = { direct: 0, serve: 0 };
+    const checked = await run(
+      'bash',
+      [
+        '-c',
+        `set -o pipefail; curl -sS --fail ${viaServe}/${big.rel} | openssl dgst -sha256 -r | grep -q ^${big.sha256}`,
+      ],
+      { allowFailure: true },
+    );
+    if (checked.code !== 0) failures.serve++;
     for (let r = 0; r < runs; r++) {
       for (const [name, origin] of r % 2
         ? [
@@ -113,7 +139,7 @@ export async function runServeBench(env) {
           'bash',
           [
             '-c',
-            `set -o pipefail; curl -sS --fail ${origin}/${big.rel} | openssl dgst -sha256 -r | grep -q ^${big.sha256}`,
+            `test "$(curl -sS --fail -o /dev/null -w '%{size_download}' ${origin}/${big.rel})" = ${big.size}`,
           ],
           { scratch, timeoutMs: 600_000 },
         );
@@ -125,46 +151,48 @@ export async function runServeBench(env) {
       }
     }
 
-    // Many small files, many clients.
-    const latency = { direct: [], serve: [] };
-    const latencyFailures = { direct: 0, serve: 0 };
+    // Many small files, many clients: all at once (burst), then paced.
     const client = new URL('../latency-client.mjs', import.meta.url).pathname;
-    for (let r = 0; r < runs; r++) {
-      for (const [name, origin] of r % 2
-        ? [
-            ['serve', viaServe],
-            ['direct', direct],
-          ]
-        : [
-            ['direct', direct],
-            ['serve', viaServe],
-          ]) {
-        const out = await run(
-          process.execPath,
-          [client, origin, pathsFile, String(clients), String(rounds)],
-          {
-            allowFailure: true,
-          },
-        );
-        try {
-          const result = JSON.parse(out.stdout);
-          latency[name].push(median(result.latenciesMs));
-          latencyFailures[name] += result.failed;
-          log(
-            `  S1 latency run ${r + 1}/${runs} ${name}: median ${median(result.latenciesMs).toFixed(2)} ms, ${result.failed} failed`,
+    const latencyFailures = { direct: 0, serve: 0 };
+    const latencyRuns = async (label, extra) => {
+      const medians = { direct: [], serve: [] };
+      for (let r = 0; r < runs; r++) {
+        for (const [name, origin] of r % 2
+          ? [
+              ['serve', viaServe],
+              ['direct', direct],
+            ]
+          : [
+              ['direct', direct],
+              ['serve', viaServe],
+            ]) {
+          const out = await run(
+            process.execPath,
+            [client, origin, pathsFile, String(clients), String(rounds), ...extra],
+            { allowFailure: true },
           );
-        } catch {
-          latencyFailures[name] += clients * rounds;
-          log(
-            `  S1 latency run ${r + 1}/${runs} ${name}: client failed: ${out.stderr.slice(-300)}`,
-          );
+          try {
+            const result = JSON.parse(out.stdout);
+            medians[name].push(median(result.latenciesMs));
+            latencyFailures[name] += result.failed;
+            log(
+              `  S1 ${label} run ${r + 1}/${runs} ${name}: median ${median(result.latenciesMs).toFixed(2)} ms, ${result.failed} failed`,
+            );
+          } catch {
+            latencyFailures[name] += clients * rounds;
+            log(
+              `  S1 ${label} run ${r + 1}/${runs} ${name}: client failed: ${out.stderr.slice(-300)}`,
+            );
+          }
         }
       }
-    }
+      return { direct: median(medians.direct), serve: median(medians.serve) };
+    };
+    const burst = await latencyRuns('burst', []);
+    const paced = await latencyRuns('paced', [String(PACED_RATE)]);
     const rssMb = peakRssMb(serve.pid);
     const directRate = median(rate.direct);
     const serveRate = median(rate.serve);
-    const added = median(latency.serve) - median(latency.direct);
     return {
       ...base,
       unit: 'MB/s',
@@ -180,18 +208,24 @@ export async function runServeBench(env) {
         latency: {
           clients,
           rounds,
-          directMedianMs: median(latency.direct),
-          serveMedianMs: median(latency.serve),
-          addedMedianMs: added,
+          directMedianMs: burst.direct,
+          serveMedianMs: burst.serve,
+          addedMedianMs: burst.serve - burst.direct,
+          pacedRate: PACED_RATE,
+          pacedDirectMedianMs: paced.direct,
+          pacedServeMedianMs: paced.serve,
+          pacedAddedMedianMs: paced.serve - paced.direct,
           goal: '≤ 1 ms',
-          met: added <= 1,
+          met: burst.serve - burst.direct <= 1,
+          pacedMet: paced.serve - paced.direct <= 1,
           failures: latencyFailures,
         },
         servePeakRssMb: rssMb,
       },
       notes: [
-        'Big file: curl piped into `openssl dgst` (the client checks the bytes), rate = size ÷ wall time, median of runs.',
-        `Latency: ${clients} connections kept alive, ${rounds} rounds of ${clients} concurrent requests for different 16 KiB files (no cache: every request through dl serve downloads upstream), median over all requests of a run, median of runs.`,
+        'Big file: curl to /dev/null (size checked; the bytes through dl serve were checked once with openssl dgst, untimed), rate = size ÷ wall time, median of runs.',
+        `Burst: ${clients} connections kept alive, ${rounds} rounds of ${clients} concurrent requests for different 16 KiB files; paced: the same ${clients * rounds} requests at ${PACED_RATE} per second over up to ${clients} connections. No cache: every request through dl serve downloads upstream. Median over the requests of a run, median of runs.`,
+        `dl serve runs with -j ${clients} --per-host ${clients}, so requests do not queue behind its upstream connection limit (its defaults are 16 and 8).`,
       ],
     };
   } finally {
