@@ -15,7 +15,7 @@ const NAMES: Readonly<Record<string, DigestAlgorithm>> = {
   sha512: 'sha512',
 };
 
-/** The digest algorithm a metalink hash type names, or undefined for one @dl does not compute. */
+/** The digest algorithm a metalink hash type names, or undefined for one `@dl` does not compute. */
 export function digestAlgorithmOf(type: string): DigestAlgorithm | undefined {
   const key = type.trim().toLowerCase();
   return Object.hasOwn(NAMES, key) ? NAMES[key] : undefined;

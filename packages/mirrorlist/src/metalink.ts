@@ -40,7 +40,7 @@ export interface MetalinkFile {
   /** Relative path, checked: it never leaves a destination folder. */
   readonly name: string;
   readonly size?: number;
-  /** Every hash of a type @dl computes (all are checked, not only the strongest). */
+  /** Every hash of a type `@dl` computes (all are checked, not only the strongest). */
   readonly digests: Digests;
   /** Usable URLs, best first. */
   readonly urls: readonly MetalinkUrl[];

@@ -1,4 +1,4 @@
-/** Digest algorithms @dl computes and checks. */
+/** Digest algorithms `@dl` computes and checks. */
 export type DigestAlgorithm = 'md5' | 'sha1' | 'sha224' | 'sha256' | 'sha384' | 'sha512';
 
 /** Lowercase hex digests by algorithm. Several may be given at once; all are checked. */

@@ -1,5 +1,5 @@
 /**
- * Where @dl writes diagnostics. Messages and fields never contain secrets.
+ * Where `@dl` writes diagnostics. Messages and fields never contain secrets.
  * Defaults to a logger that drops everything.
  */
 export interface Logger {

@@ -21,7 +21,7 @@ export interface AdapterCapabilities {
 }
 
 /**
- * A protocol adapter: the small object a third party writes to teach @dl a
+ * A protocol adapter: the small object a third party writes to teach `@dl` a
  * protocol. Instances are passed to `createDownloaderFactory({ adapters })`;
  * nothing is ever looked up by name.
  *

@@ -20,7 +20,7 @@ export interface DownloadErrorOptions {
 }
 
 /**
- * The one error type of @dl. Every failure a caller sees is a `DownloadError`
+ * The one error type of `@dl`. Every failure a caller sees is a `DownloadError`
  * (or a subclass) with a stable `code` and a `retryable` flag. Messages, the
  * `url`, `toJSON()` and the stack never contain credentials: URLs are
  * redacted on the way in and the cause is replaced by a redacted copy.
