@@ -5,7 +5,7 @@
 // (alternating, several runs each), verifies every file, and writes
 // bench/results/latest.md and latest.json. See bench/README.md.
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -25,9 +25,7 @@ const { values: opts } = parseArgs({
     quick: { type: 'boolean', default: false },
     runs: { type: 'string' },
     only: { type: 'string' },
-    install: { type: 'boolean', default: true },
     'no-install': { type: 'boolean', default: false },
-    profile: { type: 'boolean', default: true },
     'no-profile': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     'profile-only': { type: 'boolean', default: false },
@@ -63,7 +61,7 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 
 async function main() {
   const startedAt = new Date().toISOString();
-  const missing = await ensurePrograms({ install: opts.install && !opts['no-install'], log });
+  const missing = await ensurePrograms({ install: !opts['no-install'], log });
   if (missing.length > 0)
     log(`bench: missing programs (their peers are left out): ${missing.join(', ')}`);
 
@@ -94,7 +92,6 @@ async function main() {
   const www = join(tmpfs, 'www');
   await mkdir(scratch, { recursive: true });
   await mkdir(www, { recursive: true, mode: 0o755 });
-  const { chmod } = await import('node:fs/promises');
   await chmod(tmpfs, 0o755);
 
   const nginx = await startNginx({
@@ -168,7 +165,7 @@ async function main() {
   }
 
   let profiles = [];
-  if (opts.profile && !opts['no-profile'] && !dlProblem) {
+  if (!opts['no-profile'] && !dlProblem) {
     const targets = workloads.filter((w) => w.id === 'W1-tmpfs' || w.id === 'W5-small');
     profiles = await profileDl({ workloads: targets, scratch, log, outDir: opts.out });
   }
