@@ -76,7 +76,9 @@ describe('open(): the streamer entry', () => {
   it('aborting an opened download whose body was never read settles it and frees everything', async () => {
     const store = createMemoryStore();
     store.put('mem://s.test/unread', bytes(1_000_000));
-    const factory = createDownloaderFactory({ adapters: [memoryAdapter(store, { chunkSize: 4096 })] });
+    const factory = createDownloaderFactory({
+      adapters: [memoryAdapter(store, { chunkSize: 4096 })],
+    });
     const opened = await factory.open({ url: 'mem://s.test/unread' });
     await new Promise((r) => setTimeout(r, 10));
     opened.abort();
