@@ -3,7 +3,8 @@
  * server→client stream:
  * - `reset`: a TCP RST to the client (`resetAndDestroy`), the server side closed;
  * - `stall`: stop forwarding both ways for `stallMs`, then go on (a client
- *   whose idle timeout is shorter gives up first);
+ *   whose idle timeout is shorter gives up first; a client that closes its
+ *   side meanwhile ends the connection at once, server side included);
  * - `truncate`: end the client side cleanly (FIN) there, as if the stream were
  *   complete, and close the server side;
  * - `corrupt`: flip every bit of that one byte (XOR 0xff) and go on.

@@ -112,6 +112,30 @@ describe('startFaultProxy', () => {
     expect(got.ms).toBeGreaterThanOrEqual(290);
   });
 
+  it('a client that closes a stalled connection closes it on the server side too', async () => {
+    const closed: Promise<void>[] = [];
+    const server = createServer((socket) => {
+      socket.on('error', () => {});
+      closed.push(new Promise((resolve) => socket.once('close', () => resolve())));
+      socket.write(PAYLOAD.subarray(0, 1000));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const p = await proxyWith(
+        { rules: [{ kind: 'stall', at: 500 }] },
+        (server.address() as AddressInfo).port,
+      );
+      const client = connect({ host: '127.0.0.1', port: p.port });
+      await waitFor(() => p.stats().faults === 1);
+      client.end();
+      await waitFor(() => p.stats().open === 0);
+      await Promise.all(closed);
+      client.destroy();
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it('rules pick connections by index; setFaults changes only new connections', async () => {
     const p = await proxyWith({ rules: [{ kind: 'truncate', at: 10, connection: 1 }] });
     expect((await receive(p.port)).data.length).toBe(PAYLOAD.length);

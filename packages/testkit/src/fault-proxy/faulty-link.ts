@@ -55,6 +55,11 @@ export class FaultyLink {
 
     client.on('data', (chunk: Buffer) => this.#fromClient(chunk));
     client.on('end', () => {
+      // A client that gives up on a stalled connection closes it: it must not wait for the stall.
+      if (this.#stalled) {
+        this.destroy();
+        return;
+      }
       this.#endUp = true;
       this.#flushUp();
     });
@@ -222,9 +227,13 @@ export class FaultyLink {
     }
   }
 
-  /** Reads from a side only while nothing stalls and the other side takes what it is sent. */
+  /**
+   * Reads from a side only while the other side takes what it is sent and,
+   * for the server, nothing stalls. The client is read during a stall (its
+   * bytes are held), so a client closing the connection is noticed.
+   */
   #flow(): void {
-    if (this.#stalled || this.#upBlocked) this.#client.pause();
+    if (this.#upBlocked && !this.#stalled) this.#client.pause();
     else this.#client.resume();
     if (this.#stalled || this.#downBlocked) this.#server.pause();
     else this.#server.resume();
