@@ -264,7 +264,7 @@ describe('hostile mirror lists and metalinks', () => {
     ];
     for (const name of names) {
       const text = metalink(
-        `<file name="${name.replace(/&/g, '&amp;').replace(/\u0001/g, '&#1;')}"><url>http://127.0.0.1/x</url></file>`,
+        `<file name="${name.replace(/&/g, '&amp;').replaceAll('\u0001', '&#1;')}"><url>http://127.0.0.1/x</url></file>`,
       );
       let error: unknown;
       try {
