@@ -104,7 +104,8 @@ async function main() {
   log(`bench: nginx on ${nginx.port}, data in ${tmpfs}, disk output in ${disk}`);
 
   const wants = (id) =>
-    only === undefined || only.some((o) => id.startsWith(o) || o.startsWith(id));
+    only === undefined ||
+    only.some((o) => id.toUpperCase().startsWith(o) || o.startsWith(id.toUpperCase()));
   let ftp;
   if (wants('W3') && !missing.includes('vsftpd')) {
     ftp = await testkit.startVsftpd({ passivePorts: 64 });

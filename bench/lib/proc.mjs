@@ -41,6 +41,12 @@ export async function measure(command, args, options) {
   const { cwd, env, timeoutMs = 600_000, watch, scratch } = options;
   const timeFile = join(scratch, `time-${process.pid}-${Date.now()}.txt`);
   const watchers = (watch ?? []).map((w) => ({ name: w.name, watch: w.start() }));
+  // The sampler runs in a worker thread that takes a moment to boot: a run
+  // shorter than that would go unwatched.
+  const ready = Date.now() + 2000;
+  while (watchers.some((w) => w.watch.samples === 0) && Date.now() < ready) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
   const out = tail();
   const err = tail();
   const started = performance.now();

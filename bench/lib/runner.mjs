@@ -62,7 +62,7 @@ export async function runWorkload(workload, ctx) {
       });
       row.runs.push(result);
       log(
-        `  ${workload.id} run ${round + 1}/${workload.runs} ${tool.name}: ${(result.wallMs / 1000).toFixed(2)} s, ` +
+        `  ${workload.id} run ${round + 1}/${workload.runs} ${tool.name}: ${(result.wallMs / 1000).toFixed(2)} s (CPU ${result.cpuS?.toFixed(2) ?? '?'} s), ` +
           `${result.maxRssKb === undefined ? '?' : Math.round(result.maxRssKb / 1024)} MB RSS, ` +
           `conns ${JSON.stringify(result.connections)}, failed ${result.failed}` +
           `${result.exitCode !== 0 ? `, exit ${result.exitCode}: ${summarize(result.stderr)}` : ''}`,

@@ -50,7 +50,10 @@ const toItems = (entries, urlOf) => () =>
  */
 export async function buildWorkloads(env, only) {
   const s = sizes(env.quick);
-  const want = (id) => only === undefined || only.some((o) => id.startsWith(o));
+  // `--only W1-TMPFS` must still build the W1 block; the list is filtered by full id at the end.
+  const want = (prefix) =>
+    only === undefined || only.some((o) => o.startsWith(prefix) || prefix.startsWith(o));
+  const selected = (id) => only === undefined || only.some((o) => id.toUpperCase().startsWith(o));
   const unavailableFor = (tools) => {
     const out = {};
     for (const t of tools) {
@@ -280,7 +283,7 @@ export async function buildWorkloads(env, only) {
       rssCheck: true,
     });
   }
-  return w;
+  return w.filter((workload) => selected(workload.id));
 }
 
 /** aria2's `--ssh-host-key-md=sha-1=…`: SHA-1 of the host key blob, hex. */
