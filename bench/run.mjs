@@ -167,7 +167,7 @@ async function main() {
 
   let profiles = [];
   if (!opts['no-profile'] && !dlProblem) {
-    const targets = workloads.filter((w) => w.id === 'W1-tmpfs' || w.id === 'W5-small');
+    const targets = workloads.filter((w) => ['W1-tmpfs', 'W3', 'W4', 'W5-small'].includes(w.id));
     profiles = await profileDl({ workloads: targets, scratch, log, outDir: opts.out });
   }
 
