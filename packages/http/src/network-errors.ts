@@ -85,6 +85,12 @@ export function networkError(
         retryable: true,
         ...at,
       });
+    case 'UND_ERR_HEADERS_OVERFLOW':
+      return new DownloadError('The response headers are larger than the limit (16 KiB)', {
+        code: ErrorCodes.ProtocolError,
+        retryable: true,
+        ...at,
+      });
     case 'UND_ERR_DESTROYED':
     case 'UND_ERR_CLOSED':
       return new DownloadError('The http session was closed', { code: ErrorCodes.Closed, ...at });
