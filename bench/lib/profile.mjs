@@ -82,6 +82,16 @@ function summarizeStrace(text, files) {
   };
 }
 
+/** Runs dl (after `prepare`), again when it died because a package was being rebuilt. */
+async function runRetrying(file, args, options, prepare) {
+  for (let attempt = 1; ; attempt++) {
+    await prepare();
+    const m = await measure(file, args, options);
+    if (m.exitCode === 0 || !REBUILDING.test(m.stderr) || attempt >= 4) return m;
+    await new Promise((resolve) => setTimeout(resolve, 15_000));
+  }
+}
+
 /**
  * Profiles `dl get` on the given workloads (their dl tool and items):
  * `node --cpu-prof` on the bin, self time summarised into
@@ -100,21 +110,17 @@ export async function profileDl({ workloads, scratch, log, outDir }) {
     const outputDir = await mkdtemp(join(w.outBase, 'dl-bench-prof-'));
     try {
       const [node, args, env] = command(outputDir);
-      let m;
-      for (let attempt = 1; ; attempt++) {
-        await rm(outputDir, { recursive: true, force: true });
-        await mkdir(outputDir, { recursive: true });
-        m = await measure(
-          node,
-          ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-interval', '250', ...args],
-          { cwd: outputDir, env, scratch, timeoutMs: w.timeoutMs },
-        );
-        if (m.exitCode === 0 || !REBUILDING.test(m.stderr) || attempt >= 4) break;
-        // A package is being rebuilt in this checkout right now: wait and run again.
-        await rm(profDir, { recursive: true, force: true });
-        await mkdir(profDir);
-        await new Promise((resolve) => setTimeout(resolve, 15_000));
-      }
+      const m = await runRetrying(
+        node,
+        ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-interval', '250', ...args],
+        { cwd: outputDir, env, scratch, timeoutMs: w.timeoutMs },
+        async () => {
+          await rm(outputDir, { recursive: true, force: true });
+          await mkdir(outputDir, { recursive: true });
+          await rm(profDir, { recursive: true, force: true });
+          await mkdir(profDir);
+        },
+      );
       if (m.exitCode !== 0) {
         log(`  dl failed under the profiler (exit ${m.exitCode}): ${m.stderr.slice(-300)}`);
         out.push({ id: w.id, failed: `exit ${m.exitCode}: ${m.stderr.slice(-300)}` });
@@ -130,16 +136,23 @@ export async function profileDl({ workloads, scratch, log, outDir }) {
       let syscalls;
       const strace = which('strace');
       if (strace) {
-        await rm(outputDir, { recursive: true, force: true });
-        await mkdir(outputDir);
         const straceOut = join(scratch, `strace-${w.id}.txt`);
-        await measure(strace, ['-f', '-c', '-o', straceOut, node, ...args], {
-          cwd: outputDir,
-          env,
-          scratch,
-          timeoutMs: w.timeoutMs,
-        });
-        syscalls = summarizeStrace(await readFile(straceOut, 'utf8').catch(() => ''), w.amount);
+        const traced = await runRetrying(
+          strace,
+          ['-f', '-c', '-o', straceOut, node, ...args],
+          { cwd: outputDir, env, scratch, timeoutMs: w.timeoutMs },
+          async () => {
+            await rm(outputDir, { recursive: true, force: true });
+            await mkdir(outputDir, { recursive: true });
+          },
+        );
+        if (traced.exitCode !== 0) {
+          syscalls = {
+            text: `dl under strace failed (exit ${traced.exitCode}): ${traced.stderr.slice(-300)}`,
+          };
+        } else {
+          syscalls = summarizeStrace(await readFile(straceOut, 'utf8').catch(() => ''), w.amount);
+        }
       }
       const header =
         `dl get on ${w.id} (${w.title}): ${(m.wallMs / 1000).toFixed(2)} s wall with the profiler on, ` +
