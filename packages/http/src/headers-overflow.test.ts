@@ -35,11 +35,12 @@ describe('a server whose response headers never end', () => {
     const adapter = http();
     const session = await adapter.createSession(sessionContext());
     try {
-      const error = await rejectionOf(adapter.open(session, openRequest(url)));
+      const error: unknown = await rejectionOf(adapter.open(session, openRequest(url)));
       expect(DownloadError.isInstance(error)).toBe(true);
-      expect((error as DownloadError).code).toBe(ErrorCodes.ProtocolError);
-      expect((error as DownloadError).message).toMatch(/headers are larger than the limit/);
-      expect((error as DownloadError).url).toBe(url);
+      const { code, message, url: shown } = error as DownloadError;
+      expect(code).toBe(ErrorCodes.ProtocolError);
+      expect(message).toMatch(/headers are larger than the limit/);
+      expect(shown).toBe(url);
     } finally {
       await session.close();
     }
