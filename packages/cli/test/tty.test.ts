@@ -82,6 +82,8 @@ describe('dl get on a terminal', () => {
       NO_COLOR: undefined,
       TERM: 'xterm-256color',
       FORCE_COLOR: undefined,
+      // Node takes CI=true (as CI runs us) for a terminal without colours.
+      CI: undefined,
     });
     expect(output).toMatch(COLOUR);
   });
