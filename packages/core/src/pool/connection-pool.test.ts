@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DownloadError } from '../errors/download-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
@@ -44,6 +45,8 @@ function driver(connectMs = 1) {
 }
 
 const never = new AbortController().signal;
+// Sixty waiters share this one signal on purpose.
+setMaxListeners(0, never);
 
 describe('ConnectionPool', () => {
   it('never has more than the limit open per host under contention, and reuses connections', async () => {
