@@ -10,6 +10,14 @@ export function parseDigestHeaders(
   headers: Readonly<Record<string, string | string[] | undefined>>,
   options: { readonly contentIsRepresentation: boolean },
 ): Digests | undefined {
+  // Most servers send none of them: skip the parsing (it runs for every response).
+  if (
+    headers['repr-digest'] === undefined &&
+    headers['content-digest'] === undefined &&
+    headers['digest'] === undefined
+  ) {
+    return undefined;
+  }
   const digests: Digests = {};
   const add = (name: string, base64: string) => {
     const algorithm = ALGORITHMS[name.trim().toLowerCase()];

@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import type { CliIo } from '../cli-io.js';
 import { seconds, wholeNumber } from '../option-parsers.js';
 import { addTransferOptions } from '../transfer/transfer-options.js';
@@ -19,11 +19,11 @@ export function serveCommand(io: CliIo, exit: (code: number) => void): Command {
     .option('--port <n>', 'port to listen on (0 picks a free one)', wholeNumber(0), 8080)
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .option('--cache <dir>', 'keep validated copies here and serve later requests from them')
-    .option(
-      '--grace <seconds>',
-      'on SIGTERM, how long responses in flight may take to finish',
-      seconds,
-      10_000,
+    .addOption(
+      new Option('--grace <seconds>', 'on SIGTERM, how long responses in flight may take to finish')
+        .argParser(seconds)
+        // Parsed to milliseconds; the help shows what the user types.
+        .default(10_000, '10'),
     )
     .option('--strict', 'refuse to start when the catalog has a bad line (exit 2)', false);
   return addTransferOptions(command)
