@@ -58,6 +58,8 @@ describe('the fault suite: 2,000 downloads over HTTP, FTP and SFTP through fault
   let sites: Sites;
   let dir: string;
   const entries: Entry[] = [];
+  /** HTTP paths answered with 503 or 429 first, and how many times. */
+  const bursts = new Map<string, number>();
 
   beforeAll(async () => {
     sites = await startSites(MIRRORS, (protocol) => schedule(protocol));
@@ -69,6 +71,14 @@ describe('the fault suite: 2,000 downloads over HTTP, FTP and SFTP through fault
         const path = `${protocol}/${i}.bin`;
         const data = generatedContent(`/${path}`, 1024 + Math.floor(random() * 23 * 1024));
         await sites.site[protocol].put(path, data);
+        // Bursts of 503 and 429 with Retry-After, from the HTTP server itself, whichever mirror asks.
+        if (protocol === 'http' && i % 10 === 0) {
+          sites.web.fault(`/pub/${path}`, { status: 503, retryAfter: 1, times: 3 });
+          bursts.set(`/pub/${path}`, 3);
+        } else if (protocol === 'http' && i % 10 === 5) {
+          sites.web.fault(`/pub/${path}`, { status: 429, retryAfter: 2, times: 2 });
+          bursts.set(`/pub/${path}`, 2);
+        }
         entries.push({
           protocol,
           path,
@@ -171,6 +181,11 @@ describe('the fault suite: 2,000 downloads over HTTP, FTP and SFTP through fault
       expect(byKind.stall, `${protocol} stalls`).toBeGreaterThan(0);
     }
     expect(retried).toBeGreaterThan(50);
+    // Every burst was served in full, then the file came.
+    const asked = new Map<string, number>();
+    for (const r of sites.web.requests()) asked.set(r.path, (asked.get(r.path) ?? 0) + 1);
+    expect(bursts.size).toBe(140);
+    for (const [path, times] of bursts) expect(asked.get(path), path).toBeGreaterThan(times);
     console.info(
       `fault suite: ${ok} files in ${seconds.toFixed(1)} s, ${retried} retried; faults ${summary.join('; ')}`,
     );

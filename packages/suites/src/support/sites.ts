@@ -57,7 +57,7 @@ export async function startSites(
   schedule: (protocol: Protocol, index: number) => FaultSchedule,
 ): Promise<Sites> {
   const [web, ftpd, sshd] = await Promise.all([
-    startHttpFixture({ keepAliveTimeoutMs: 10_000 }),
+    startHttpFixture({ keepAliveTimeoutMs: 10_000, requestLogSize: 20_000 }),
     startVsftpd({ passivePorts: 128 }),
     startSshd({ maxStartups: '200', maxSessions: 100 }),
   ]);
