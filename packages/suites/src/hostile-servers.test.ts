@@ -29,6 +29,7 @@ import {
   type RunningVsftpd,
 } from '@dl/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jsonLines, runDl } from './support/run-dl.js';
 import { writeServed } from './support/served-files.js';
 import { certificateFor, startTlsServer, type TlsServer } from './support/tls-servers.js';
 import { sha256, tempFilesUnder } from './support/tree.js';
@@ -359,5 +360,64 @@ describe('hostile servers: one batch, each failure typed and named, no secret sh
     await waitFor(() => resourceGrowth(baseline).length === 0, {
       message: () => resourceGrowth(baseline).join(', '),
     });
+  });
+  it('dl get against the same servers: typed errors per line, exit 1, the good files downloaded, no secret printed', async () => {
+    await writeFile(join(dir, 'ca.pem'), trustedCa);
+    await writeFile(join(dir, 'ssh-password'), SSH_PASSWORD);
+    const list = cases().filter((c) => !c.url.startsWith('ftps:'));
+    await writeFile(
+      join(dir, 'hostile.jsonl'),
+      list
+        .map((c, i) =>
+          JSON.stringify({
+            url: c.url,
+            path: `${i}.bin`,
+            ...(c.size === undefined ? {} : { size: c.size }),
+          }),
+        )
+        .join('\n'),
+    );
+    const origins = [...new Set(list.map((c) => new URL(c.url).origin))].filter((o) =>
+      o.startsWith('http'),
+    );
+    const run = await runDl(
+      [
+        'get',
+        '-i',
+        'hostile.jsonl',
+        '-o',
+        'out-cli',
+        '--json',
+        '--retries',
+        '1',
+        '--ca-bundle',
+        join(dir, 'ca.pem'),
+        '--http-user',
+        'someone',
+        '--http-password-env',
+        'DL_TEST_HTTP_PASSWORD',
+        ...origins.flatMap((origin) => ['--auth-origin', origin]),
+        '--sftp-user',
+        sshd.username,
+        '--sftp-password-file',
+        join(dir, 'ssh-password'),
+        '--known-hosts',
+        join(dir, 'known_hosts'),
+      ],
+      { cwd: dir, env: { DL_TEST_HTTP_PASSWORD: TOKEN } },
+    );
+    const everything = `${run.stdout}\n${run.stderr}`;
+    for (const secret of SECRETS) expect(everything).not.toContain(secret);
+    expect(run.code, run.stderr).toBe(1);
+    const { records, summary } = jsonLines(run.stdout);
+    list.forEach((c, i) => {
+      const record = records.find((r) => r.line === i + 1) as
+        { ok: boolean; error: { code: string } | null } | undefined;
+      expect(record, `${c.name} in ${run.stdout}`).toBeDefined();
+      if (c.want === 'ok') expect(record!.ok, c.name).toBe(true);
+      else expect(record!.error?.code, c.name).toBe(c.want);
+    });
+    const good = list.filter((c) => c.want === 'ok').length;
+    expect(summary).toMatchObject({ ok: good, failed: list.length - good });
   });
 });
