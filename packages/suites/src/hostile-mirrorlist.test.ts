@@ -112,6 +112,11 @@ describe('hostile mirror lists and metalinks', () => {
         `<file name="a.bin"><size>${SIZE}</size><hash type="sha-256">${digest}</hash><url priority="1">file://${dir}/a.bin</url><url priority="2">http://u:${ENTRY_SECRET}@127.0.0.1:${web.port}/pub/a.bin</url></file>`,
       ),
     );
+    // The same, as text: not sniffed as XML, so read as a plain list.
+    put(
+      'text-error.list',
+      'Service temporarily unavailable\n<p>Try again later.</p>\n</body></html>\n',
+    );
     // An endless document: refused once it passes the limit, its connection freed.
     web.route('/docs/endless.list', (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/plain' });
@@ -245,6 +250,26 @@ describe('hostile mirror lists and metalinks', () => {
       expect(
         web.requests().filter((r) => r.path.endsWith('/a.bin') && r.path.startsWith('/docs/')),
       ).toEqual([]);
+    } finally {
+      await factory.close();
+    }
+  });
+
+  it('a mirror list that is a plain-text error page is refused (no-mirrors), its markup not taken for relative mirrors', async () => {
+    const factory = createDownloaderFactory({
+      adapters: [http()],
+      interceptors: [mirrors({ sets: { page: { list: doc('text-error.list') } } })],
+      retry: { maxAttempts: 1 },
+    });
+    try {
+      const error = await factory.download({ url: 'mirror://page/a.bin' }).then(
+        () => undefined,
+        (e: unknown) => e as DownloadError,
+      );
+      // parseMirrorList's contract: "a list with no usable line at all (an HTML error page, say) is a MirrorListError".
+      expect(error?.code, error?.message).toBe('mirrorlist-invalid');
+      expect((error as MirrorListError).problem).toBe('no-mirrors');
+      expect(error!.message).toContain('text-error.list');
     } finally {
       await factory.close();
     }
