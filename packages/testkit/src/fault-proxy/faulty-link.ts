@@ -3,6 +3,7 @@ import type { FaultKind } from './fault-proxy-options.js';
 import type { FaultPlan } from './fault-plan.js';
 
 const RESET_DELAY_MS = 10;
+const RESET_DRAIN_WAIT_MS = 500;
 
 /** What a link reports to its proxy. */
 export interface LinkHooks {
@@ -190,6 +191,8 @@ export class FaultyLink {
   #resetSoon(): void {
     const client = this.#client;
     const go = () => {
+      client.off('drain', go);
+      clearTimeout(this.#resetTimer);
       this.#resetTimer = setTimeout(() => {
         this.#resetTimer = undefined;
         reset(client);
@@ -197,7 +200,11 @@ export class FaultyLink {
       }, RESET_DELAY_MS);
     };
     if (client.writableLength === 0) go();
-    else client.once('drain', go);
+    else {
+      client.once('drain', go);
+      // A client that reads nothing more is reset all the same.
+      this.#resetTimer = setTimeout(go, RESET_DRAIN_WAIT_MS);
+    }
   }
 
   #write(bytes: Buffer): void {
