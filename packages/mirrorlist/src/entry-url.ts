@@ -25,6 +25,9 @@ export interface RejectedEntry {
  * (a relative entry would otherwise inherit the list's credentials).
  */
 export function entryUrl(raw: string, policy: EntryPolicy): URL | string {
+  // Characters that never stand unencoded in a URL: such an entry is markup
+  // or prose (an error page served as a list), not a relative URL.
+  if (/[<>"`{}|\\^]/.test(raw)) return 'not a URL (it contains characters a URL cannot hold)';
   let url: URL;
   try {
     url = new URL(raw, policy.documentUrl);

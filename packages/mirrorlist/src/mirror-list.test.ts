@@ -2,6 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { MirrorListError, parseMirrorList } from './index.js';
 
 describe('parseMirrorList', () => {
+  it('refuses a plain-text error page instead of taking its markup for relative mirrors', () => {
+    let error: unknown;
+    try {
+      parseMirrorList('Service temporarily unavailable\n</body></html>\n', {
+        source: 'http://h/list',
+        documentUrl: new URL('http://h/docs/list'),
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toMatchObject({ problem: 'no-mirrors', line: 1 });
+  });
+
   it('reads one base per line, skipping comments, blank lines and duplicates; bases end with /', () => {
     const list = parseMirrorList(
       [
