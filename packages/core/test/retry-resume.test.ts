@@ -203,3 +203,44 @@ describe('validation in a batch', () => {
     }
   });
 });
+
+describe('a body shorter than announced', () => {
+  it('is a retryable protocol error whatever the adapter, resumed from the offset reached', async () => {
+    const store = createMemoryStore();
+    const data = bytes(40_000);
+    store.put('mem://short.test/f', data);
+    const base = memoryAdapter(store, { chunkSize: 10_000 });
+    let opens = 0;
+    const truncating = {
+      ...base,
+      async open(
+        session: Parameters<typeof base.open>[0],
+        request: Parameters<typeof base.open>[1],
+      ) {
+        const resource = await base.open(session, request);
+        if (++opens > 1) return resource;
+        // The first transfer stops after 20,000 bytes without an error, as a cut data connection does.
+        const body = (async function* () {
+          let sent = 0;
+          for await (const chunk of resource.body as AsyncIterable<Uint8Array>) {
+            if (sent >= 20_000) return;
+            sent += chunk.byteLength;
+            yield chunk;
+          }
+        })();
+        return { ...resource, body };
+      },
+    };
+    await using factory = createDownloaderFactory({
+      adapters: [truncating],
+      retry: { baseDelayMs: 1 },
+    });
+    const result = await factory.download({
+      url: 'mem://short.test/f',
+      destination: join(dir, 'short'),
+    });
+    expect(result.attempts).toBe(2);
+    expect(result.resumedBytes).toBe(20_000);
+    expect(await readFile(join(dir, 'short'))).toEqual(Buffer.from(data));
+  });
+});

@@ -138,6 +138,18 @@ export async function runAttempts<C>(
             });
           }
         }
+        // Whatever the adapter: a body that ends short of what it announced was cut.
+        if (metadata.length !== undefined && received < metadata.length) {
+          throw new DownloadError(
+            `The body ended after ${received} of ${metadata.length} announced bytes`,
+            {
+              code: ErrorCodes.ProtocolError,
+              retryable: true,
+              url,
+              details: { expected: metadata.length, actual: received },
+            },
+          );
+        }
         const digests = request.range === undefined ? validation.finish() : {};
         resource.onSettled?.({ ok: true, bytes: received, durationMs: Date.now() - attemptStart });
         const path = await sink.commit();
