@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { ConnectionOptions } from 'node:tls';
 import { Client } from 'basic-ftp';
 import {
+  ConnectionPool,
   DownloadError,
   ErrorCodes,
   abortError,
@@ -10,7 +11,6 @@ import {
   type Logger,
   type SessionContext,
 } from '@dl/core';
-import { ConnectionPool } from '@dl/core';
 import type { FtpAdapterOptions, PemSource } from './ftp-adapter-options.js';
 import { replyCode, toFtpError } from './ftp-errors.js';
 import { ftpTarget, type FtpTarget, type TargetDefaults } from './ftp-target.js';

@@ -1,6 +1,7 @@
 import { PassThrough, Writable } from 'node:stream';
 import type { Client } from 'basic-ftp';
 import {
+  type Lease,
   DownloadError,
   ErrorCodes,
   abortError,
@@ -9,7 +10,6 @@ import {
   type RemoteMetadata,
   type RemoteResource,
 } from '@dl/core';
-import type { Lease } from '@dl/core';
 import { replyCode, toFtpError } from './ftp-errors.js';
 import type { FtpSessionInternals } from './ftp-session.js';
 import type { FtpTarget } from './ftp-target.js';

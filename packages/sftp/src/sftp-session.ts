@@ -4,6 +4,7 @@ import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import SftpClient from 'ssh2-sftp-client';
 import {
+  ConnectionPool,
   DownloadError,
   ErrorCodes,
   abortError,
@@ -12,7 +13,6 @@ import {
   type Logger,
   type SessionContext,
 } from '@dl/core';
-import { ConnectionPool } from '@dl/core';
 import { HostKeyPolicy, type HostKeyVerdict } from './host-key-policy.js';
 import { parseKnownHosts, type KnownHostEntry } from './known-hosts.js';
 import type { SftpAdapterOptions } from './sftp-adapter-options.js';

@@ -1,12 +1,12 @@
 import type { Readable } from 'node:stream';
 import {
+  type Lease,
   abortError,
   redactUrl,
   type OpenRequest,
   type RemoteMetadata,
   type RemoteResource,
 } from '@dl/core';
-import type { Lease } from '@dl/core';
 import { toSftpError } from './sftp-errors.js';
 import type { SftpConnection, SftpSessionInternals } from './sftp-session.js';
 import type { SftpTarget } from './sftp-target.js';

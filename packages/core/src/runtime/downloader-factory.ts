@@ -263,9 +263,7 @@ class Factory implements DownloaderFactory {
   ): Promise<DownloadResult<C>> {
     if (this.#closing !== undefined) {
       permit?.release();
-      return Promise.reject(
-        new DownloadError('The factory is closed', { code: ErrorCodes.Closed }),
-      );
+      return Promise.reject(factoryClosed());
     }
     // A batch's signal already follows the factory's lifetime: link only what is not.
     const owned = permit !== undefined && request.signal === undefined && signal !== undefined;
@@ -281,9 +279,7 @@ class Factory implements DownloaderFactory {
 
   #track<T>(work: () => Promise<T>): Promise<T> {
     if (this.#closing !== undefined) {
-      return Promise.reject(
-        new DownloadError('The factory is closed', { code: ErrorCodes.Closed }),
-      );
+      return Promise.reject(factoryClosed());
     }
     const running = work();
     this.#inFlight.add(running);
@@ -293,8 +289,7 @@ class Factory implements DownloaderFactory {
   }
 
   #assertOpen(): void {
-    if (this.#closing !== undefined)
-      throw new DownloadError('The factory is closed', { code: ErrorCodes.Closed });
+    if (this.#closing !== undefined) throw factoryClosed();
   }
 
   #guardFor(url: URL): LifecycleGuard {
@@ -314,6 +309,10 @@ class Factory implements DownloaderFactory {
       },
     );
   }
+}
+
+function factoryClosed(): DownloadError {
+  return new DownloadError('The factory is closed', { code: ErrorCodes.Closed });
 }
 
 function sinkFor(request: DownloadRequest<unknown>): Sink {

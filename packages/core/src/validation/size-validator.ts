@@ -10,12 +10,17 @@ import type { Validator } from '../contracts/validator.js';
  */
 export class SizeValidator implements Validator {
   readonly name = 'size';
-  #seen = 0;
+  #seen: number;
 
+  /** @param seen - Bytes already received when the expectation arrives late (a wrapper learnt it). */
   constructor(
     private readonly expected: number,
     private readonly url?: string,
-  ) {}
+    seen = 0,
+  ) {
+    this.#seen = seen;
+    if (seen > expected) throw this.#mismatch(seen, 'received at least');
+  }
 
   begin(metadata: RemoteMetadata): void {
     if (metadata.size !== undefined && metadata.size !== this.expected) {

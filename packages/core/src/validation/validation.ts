@@ -47,9 +47,7 @@ export class Validation {
     if (extra === undefined) return false;
     if (extra.size !== undefined && this.#expectedSize === undefined) {
       this.#expectedSize = extra.size;
-      const size = new SizeValidator(extra.size, this.#url);
-      for (let seen = this.#bytes; seen > 0; seen = 0) size.update(new Uint8Array(seen));
-      this.#validators.unshift(size);
+      this.#validators.unshift(new SizeValidator(extra.size, this.#url, this.#bytes));
     }
     const added = normalizeDigests(extra.digests, this.#url);
     let grew = false;
