@@ -70,8 +70,12 @@ export interface FtpAdapterOptions {
   readonly maxConnectionsPerHost?: number;
   /**
    * Ask `MDTM` for the modification time (reported as `lastModified`, and
-   * compared on resume to detect a changed file). One more round trip per file.
-   * @default true
+   * compared on resume to detect a file replaced between attempts). One more
+   * round trip per file. `true`: always; `false`: never. By default it is
+   * asked only when the request carries no digest: a digest already catches a
+   * replaced file (the download then restarts from byte 0), so `lastModified`
+   * is then absent unless this is `true`.
+   * @default asked when the request has no digest
    */
   readonly modificationTime?: boolean;
 }

@@ -44,7 +44,8 @@ function checkOptions(options: FtpAdapterOptions): void {
  * The FTP and FTPS adapter (`ftp:`, `ftps:`), on basic-ftp. Its session
  * pools logged-in connections per host, never more than the per-host limit;
  * each connection carries one transfer at a time. Resumes with `REST`,
- * reports the size from `SIZE` before the body, and maps reply codes to
+ * reports the size (from `SIZE`, or the `150` reply when the request already
+ * expects a size) before the body, and maps reply codes to
  * `DownloadError` codes (421 and other 4xx retryable, 530 `auth-failed`,
  * 550 `not-found`).
  *

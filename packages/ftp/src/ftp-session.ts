@@ -31,7 +31,8 @@ export interface FtpSessionInternals extends FtpSession {
   readonly pool: ConnectionPool<Client, FtpTarget>;
   readonly defaults: TargetDefaults;
   readonly log: Logger;
-  readonly modificationTime: boolean;
+  /** `MDTM` always (true), never (false), or when no digest guards the bytes (undefined). */
+  readonly modificationTime: boolean | undefined;
   /** Every secret the session knows (passwords), to scrub from messages. */
   readonly secrets: string[];
   target(url: URL): FtpTarget;
@@ -156,7 +157,7 @@ export async function createFtpSession(
     pool,
     defaults,
     log,
-    modificationTime: options.modificationTime ?? true,
+    modificationTime: options.modificationTime,
     secrets,
     target: (url) => ftpTarget(url, defaults),
     connections: (origin) =>
