@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream, opendirSync, statSync } from 'node:fs';
+import { sep } from 'node:path';
 import type { Digests } from '@dl/core';
+
+/** What a destination is expected to hold. */
+export interface Expected {
+  readonly size?: number;
+  readonly digests?: Digests;
+}
 
 /**
  * The size of the file at `path` when it already has the expected size and
@@ -10,14 +17,141 @@ import type { Digests } from '@dl/core';
  */
 export async function alreadyValid(
   path: string,
-  expected: { readonly size?: number; readonly digests?: Digests },
+  expected: Expected,
   signal?: AbortSignal,
 ): Promise<number | undefined> {
+  if (!hasDigests(expected.digests)) return undefined;
+  return fileMatches(path, expected, signal);
+}
+
+/** Folders remembered at most, and their characters; past that the memory starts over. */
+const MAX_FOLDERS = 4096;
+const MAX_CHARS = 1 << 20;
+/** Longer folder names and deeper unknown nestings are not remembered: a stat per file. */
+const MAX_FOLDER_LENGTH = 4096;
+const MAX_DEPTH = 64;
+
+/**
+ * {@link alreadyValid} for the many destinations of one run under one
+ * output folder, without a `stat` per destination when its folder held
+ * nothing when first looked at (it did not exist, or was empty).
+ *
+ * Why that is sound: whatever appears in such a folder later was written
+ * by this run (or by another process racing it), and this run never writes
+ * the same destination twice (duplicates are refused before this check).
+ * So a destination in it cannot hold a file that was there before the run,
+ * and downloading it is the right answer. A folder that held something is
+ * answered the long way: stat, size, digests. The check only ever saves
+ * work; it never skips a file it did not read and verify.
+ */
+export class SkipCheck {
+  readonly #root: string;
+  /** Folder → it held nothing when first looked at. */
+  #heldNothing = new Map<string, boolean>();
+  #chars = 0;
+
+  /** `root`: the resolved output folder every destination is under. */
+  constructor(root: string) {
+    this.#root = root;
+  }
+
+  /**
+   * Undefined when the file at `path` is known not to be valid already
+   * (decided without waiting: no digests to prove it, or its folder held
+   * nothing); otherwise the promise of {@link alreadyValid}'s answer.
+   */
+  check(
+    path: string,
+    expected: Expected,
+    signal?: AbortSignal,
+  ): Promise<number | undefined> | undefined {
+    if (!hasDigests(expected.digests)) return undefined;
+    const cut = path.lastIndexOf(sep);
+    if (cut > 0 && this.#folderHeldNothing(path.slice(0, cut))) return undefined;
+    return fileMatches(path, expected, signal);
+  }
+
+  #folderHeldNothing(folder: string): boolean {
+    const known = this.#heldNothing.get(folder);
+    if (known !== undefined) return known;
+    const root = this.#root;
+    const inside =
+      folder.length > root.length &&
+      folder.length <= MAX_FOLDER_LENGTH &&
+      folder.charCodeAt(root.length) === SEP &&
+      folder.startsWith(root);
+    if (!inside && folder !== root) return false;
+    // Up to the nearest folder already looked at (or the root), then down again: inside a
+    // folder that held nothing, nothing was there either, so one look serves a whole tree.
+    const pending: string[] = [];
+    let above: boolean | undefined;
+    for (let current = folder; ; current = current.slice(0, current.lastIndexOf(sep))) {
+      above = this.#heldNothing.get(current);
+      if (above !== undefined) break;
+      pending.push(current);
+      if (current === root) break;
+      if (pending.length > MAX_DEPTH) return false;
+    }
+    let empty = above === true;
+    for (let i = pending.length - 1; i >= 0; i--) {
+      const at = pending[i]!;
+      if (!empty) empty = looksEmpty(at);
+      this.#remember(at, empty);
+    }
+    return empty;
+  }
+
+  #remember(folder: string, heldNothing: boolean): void {
+    if (this.#heldNothing.size >= MAX_FOLDERS || this.#chars >= MAX_CHARS) {
+      this.#heldNothing = new Map();
+      this.#chars = 0;
+    }
+    this.#heldNothing.set(folder, heldNothing);
+    this.#chars += folder.length;
+  }
+}
+
+const SEP = sep.charCodeAt(0);
+
+/** True when `folder` does not exist (or is not a folder) or has no entries; false when unsure. */
+function looksEmpty(folder: string): boolean {
+  let dir;
+  try {
+    dir = opendirSync(folder);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' || code === 'ENOTDIR';
+  }
+  try {
+    // One batch of entries at most, however big the folder is.
+    return dir.readSync() === null;
+  } catch {
+    return false;
+  } finally {
+    dir.closeSync();
+  }
+}
+
+function hasDigests(digests: Digests | undefined): boolean {
+  if (digests === undefined) return false;
+  for (const algorithm in digests) if (Object.hasOwn(digests, algorithm)) return true;
+  return false;
+}
+
+async function fileMatches(
+  path: string,
+  expected: Expected,
+  signal: AbortSignal | undefined,
+): Promise<number | undefined> {
   const digests = Object.entries(expected.digests ?? {}) as [string, string][];
-  if (digests.length === 0) return undefined;
-  // Synchronous and without an exception for a missing file: this runs once
-  // per manifest line, and a fresh output folder is the common case.
-  const stat = statSync(path, { throwIfNoEntry: false });
+  let stat;
+  try {
+    // Synchronous and without an exception for a missing file: this can run once per manifest line.
+    stat = statSync(path, { throwIfNoEntry: false });
+  } catch {
+    // ENOTDIR (a file where a folder should be), EACCES: not there as far as skipping goes.
+    return undefined;
+  }
   if (stat === undefined || !stat.isFile()) return undefined;
   if (expected.size !== undefined && stat.size !== expected.size) return undefined;
   const hashes = digests.map(([algorithm]) => createHash(algorithm));

@@ -1,21 +1,18 @@
 import { resolve } from 'node:path';
-import type { Readable } from 'node:stream';
-import {
-  createDownloaderFactory,
-  redactText,
-  redactUrl,
-  type DownloadOutcome,
-  type DownloadRequest,
-} from '@dl/core';
+import { createDownloaderFactory, redactText, redactUrl, type DownloadOutcome } from '@dl/core';
 import type { CliIo } from '../cli-io.js';
 import { ExitCodes, UsageError } from '../exit-codes.js';
 import { digestProblem, type ManifestEntry } from '../manifest/manifest-entry.js';
-import { readManifest } from '../manifest/read-manifest.js';
+import {
+  readManifest,
+  type ManifestLine,
+  type ReadManifestOptions,
+} from '../manifest/read-manifest.js';
 import { createReporter } from '../output/create-reporter.js';
 import type { FinishedRecord } from '../output/finished-record.js';
 import type { Reporter } from '../output/reporter.js';
 import { Tally } from '../output/tally.js';
-import { alreadyValid } from '../skip-check.js';
+import { SkipCheck } from '../skip-check.js';
 import { buildAdapters } from '../transfer/build-adapters.js';
 import type { EntryContext } from './entry-context.js';
 import type { GetOptions } from './get-options.js';
@@ -23,9 +20,9 @@ import { DestinationSet } from './destination-set.js';
 import { openManifestFile, type ManifestFile } from './manifest-file.js';
 import { metalinkEntries } from './metalink-entries.js';
 import { mirrorSetup } from '../transfer/mirror-setup.js';
-import { badRecord, planEntry } from './plan-entry.js';
+import { badRecord, entryPlanner, isBadRecord, type PlannedRequest } from './plan-entry.js';
 
-type Request = DownloadRequest<EntryContext> & { destination: string };
+type Request = PlannedRequest;
 
 /**
  * `dl get`: downloads the command-line URLs and the manifest's lines
@@ -71,24 +68,24 @@ export async function runGet(
     interceptors: mirrorsOf.interceptors,
   });
   const supports = (url: URL) => factory.supports(url);
+  const plan = entryPlanner(outDir);
   const cliRequests = cliUrls.map((url): Request => {
     if (!supports(url)) {
       throw new UsageError(
         `${redactUrl(url)}: no adapter serves "${url.protocol}" (served: ${factory.schemes.join(', ')})`,
       );
     }
-    const planned = planEntry(
+    const planned = plan(
       {
         url,
         ...(options.sha256 === undefined
           ? {}
           : { digests: { sha256: options.sha256.toLowerCase() } }),
       },
-      outDir,
       undefined,
     );
-    if (!planned.ok) throw new UsageError(`${redactUrl(url)}: ${planned.record.error!.message}`);
-    return planned.request;
+    if (isBadRecord(planned)) throw new UsageError(`${redactUrl(url)}: ${planned.error!.message}`);
+    return planned;
   });
 
   let manifest: ManifestFile | undefined;
@@ -136,13 +133,28 @@ export async function runGet(
       });
     };
 
+    const readOptions: ReadManifestOptions = {
+      supports,
+      signal: stop.signal,
+      ...(base === undefined ? {} : { base }),
+    };
+    /** The request of a manifest line, or the record of why it cannot be one. */
+    const planLine = (item: ManifestLine, seen: DestinationSet): Request | FinishedRecord => {
+      if (item.reason !== undefined) return badRecord(item.reason, item.line, item);
+      const planned = plan(item.entry, item.line);
+      if (isBadRecord(planned)) return planned;
+      return duplicate(planned, seen) ?? planned;
+    };
+
     if (options.strict && manifest !== undefined) {
       let bad = 0;
-      for await (const item of lines(manifest.open(), new DestinationSet())) {
-        if (item.ok) continue;
+      const seen = new DestinationSet();
+      for await (const item of readManifest(manifest.open(), readOptions)) {
+        const planned = planLine(item, seen);
+        if (!isBadRecord(planned)) continue;
         bad++;
         tally.noteRead(undefined);
-        report(item.record, { invalid: true });
+        report(planned, { invalid: true });
       }
       if (bad > 0 && !stop.signal.aborted) {
         tally.inputDone = true;
@@ -153,23 +165,29 @@ export async function runGet(
       }
     }
 
-    const skipOrPass = async (request: Request): Promise<boolean> => {
-      const size = await alreadyValid(request.destination, request, stop.signal);
-      if (size === undefined) return false;
-      report(
-        {
-          url: redactUrl(request.url),
-          path: request.destination,
-          size,
-          digests: request.digests ?? {},
-          ok: true,
-          error: null,
-          ...(request.context!.line === undefined ? {} : { line: request.context!.line }),
-          skipped: true,
-        },
-        { verified: true },
-      );
-      return true;
+    const skipCheck = new SkipCheck(outDir);
+    /** Reports `request` as skipped when its file is already valid; false when known at once not to be. */
+    const skipped = (request: Request): Promise<boolean> | false => {
+      const checking = skipCheck.check(request.destination, request, stop.signal);
+      if (checking === undefined) return false;
+      return checking.then((size) => {
+        if (size === undefined) return false;
+        const { line } = request.context;
+        report(
+          {
+            url: redactUrl(request.url),
+            path: request.destination,
+            size,
+            digests: request.digests ?? {},
+            ok: true,
+            error: null,
+            ...(line === undefined ? {} : { line }),
+            skipped: true,
+          },
+          { verified: true },
+        );
+        return true;
+      });
     };
 
     async function* requests(): AsyncGenerator<Request> {
@@ -178,49 +196,35 @@ export async function runGet(
         tally.noteRead(undefined);
         const twice = duplicate(request, seen);
         if (twice !== undefined) report(twice, { invalid: true });
-        else if (!(await skipOrPass(request))) yield request;
+        else {
+          const skip = skipped(request);
+          if (skip === false || !(await skip)) yield request;
+        }
       }
       for (const entry of metalink) {
         tally.noteRead(entry.size);
-        const planned = planEntry(entry, outDir, undefined);
-        const bad = planned.ok ? duplicate(planned.request, seen) : planned.record;
+        const planned = plan(entry, undefined);
+        const bad = isBadRecord(planned) ? planned : duplicate(planned, seen);
         if (bad !== undefined) report(bad, { invalid: true });
-        else if (planned.ok && !(await skipOrPass(planned.request))) yield planned.request;
+        else if (!isBadRecord(planned)) {
+          const skip = skipped(planned);
+          if (skip === false || !(await skip)) yield planned;
+        }
       }
       if (manifest !== undefined) {
-        for await (const item of lines(manifest.open(), seen)) {
-          if (!item.ok) {
+        for await (const item of readManifest(manifest.open(), readOptions)) {
+          const planned = planLine(item, seen);
+          if (isBadRecord(planned)) {
             tally.noteRead(undefined);
-            report(item.record, { invalid: true });
+            report(planned, { invalid: true });
             continue;
           }
-          tally.noteRead(item.request.size);
-          if (!(await skipOrPass(item.request))) yield item.request;
+          tally.noteRead(planned.size);
+          const skip = skipped(planned);
+          if (skip === false || !(await skip)) yield planned;
         }
       }
       tally.inputDone = true;
-    }
-
-    async function* lines(input: Readable, seen: DestinationSet) {
-      const read = readManifest(input, {
-        supports,
-        signal: stop.signal,
-        ...(base === undefined ? {} : { base }),
-      });
-      for await (const item of read) {
-        if (item.reason !== undefined) {
-          yield { ok: false as const, record: badRecord(item.reason, item.line, item) };
-          continue;
-        }
-        const planned = planEntry(item.entry, outDir, item.line);
-        if (!planned.ok) {
-          yield { ok: false as const, record: planned.record };
-          continue;
-        }
-        const twice = duplicate(planned.request, seen);
-        if (twice === undefined) yield { ok: true as const, request: planned.request };
-        else yield { ok: false as const, record: twice };
-      }
     }
 
     if (!stop.signal.aborted) {
@@ -254,29 +258,30 @@ export async function runGet(
 
 function recordOf(outcome: DownloadOutcome<EntryContext>): FinishedRecord {
   const { context } = outcome;
-  const line = context.line === undefined ? {} : { line: context.line };
+  let record: { -readonly [K in keyof FinishedRecord]: FinishedRecord[K] };
   if (outcome.ok) {
     const { result } = outcome;
-    return {
+    record = {
       url: result.requestedUrl,
       path: result.path ?? context.path,
       size: result.size,
       digests: result.digests,
       ok: true,
       error: null,
-      ...line,
+    };
+  } else {
+    const { request, error } = outcome;
+    record = {
+      url: redactUrl(request.url),
+      path: context.path,
+      size: request.size ?? null,
+      digests: request.digests ?? {},
+      ok: false,
+      error: { code: error.code, message: error.message },
     };
   }
-  const { request, error } = outcome;
-  return {
-    url: redactUrl(request.url),
-    path: context.path,
-    size: request.size ?? null,
-    digests: request.digests ?? {},
-    ok: false,
-    error: { code: error.code, message: error.message },
-    ...line,
-  };
+  if (context.line !== undefined) record.line = context.line;
+  return record;
 }
 
 function isHttp(url: URL): boolean {

@@ -20,14 +20,17 @@ export interface ManifestEntry {
 
 /** What one manifest line says: an entry, nothing (blank or `#` comment), or why it is bad. */
 export type ParsedLine =
-  | { readonly kind: 'entry'; readonly entry: ManifestEntry }
-  | { readonly kind: 'blank' }
-  | {
-      readonly kind: 'bad';
-      readonly reason: string;
-      readonly url?: string;
-      readonly path?: string;
-    };
+  { readonly kind: 'entry'; readonly entry: ManifestEntry } | { readonly kind: 'blank' } | BadLine;
+
+/** A line that cannot be used: why, and what it named (never with credentials). */
+export interface BadLine {
+  readonly kind: 'bad';
+  readonly reason: string;
+  readonly url?: string;
+  readonly path?: string;
+}
+
+const BLANK: ParsedLine = Object.freeze({ kind: 'blank' });
 
 /**
  * Parses one manifest line: a JSON object
@@ -41,11 +44,29 @@ export function parseManifestLine(
   supports: (url: URL) => boolean,
   base?: URL,
 ): ParsedLine {
+  const read = readManifestLine(text, supports, base);
+  if (read === undefined) return BLANK;
+  if ((read as Partial<BadLine>).kind === 'bad') return read as BadLine;
+  return { kind: 'entry', entry: read as ManifestEntry };
+}
+
+/**
+ * {@link parseManifestLine} without the wrapper object, for the per-line
+ * loop: the entry, the bad line (`kind: 'bad'`), or undefined for a blank
+ * line or a comment.
+ */
+export function readManifestLine(
+  text: string,
+  supports: (url: URL) => boolean,
+  base: URL | undefined,
+): ManifestEntry | BadLine | undefined {
   const line = text.trim();
-  if (line === '' || line.startsWith('#')) return { kind: 'blank' };
-  if (!/^[[{"]/.test(line)) {
+  if (line === '') return undefined;
+  const first = line.charCodeAt(0);
+  if (first === HASH) return undefined;
+  if (first !== BRACE && first !== BRACKET && first !== QUOTE) {
     if (/\s/.test(line)) return bad('not JSON and not a single URL');
-    return entryFrom({ url: line }, supports, base);
+    return entryFrom(line, undefined, undefined, undefined, supports, base);
   }
   let value: unknown;
   try {
@@ -56,50 +77,56 @@ export function parseManifestLine(
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return bad('a JSON line must be an object');
   }
-  return entryFrom(value as Record<string, unknown>, supports, base);
+  const fields = value as Record<string, unknown>;
+  return entryFrom(fields.url, fields.path, fields.size, fields.digests, supports, base);
 }
 
+const HASH = 0x23;
+const BRACE = 0x7b;
+const BRACKET = 0x5b;
+const QUOTE = 0x22;
+
 function entryFrom(
-  fields: Record<string, unknown>,
+  raw: unknown,
+  pathField: unknown,
+  size: unknown,
+  digestsField: unknown,
   supports: (url: URL) => boolean,
   base: URL | undefined,
-): ParsedLine {
-  const path = typeof fields.path === 'string' ? fields.path : undefined;
-  const at = { ...(path === undefined ? {} : { path }) };
-  const raw = fields.url;
-  if (raw === undefined) return bad('no "url"', at);
-  if (typeof raw !== 'string' || raw === '') return bad('"url" must be a non-empty string', at);
+): ManifestEntry | BadLine {
+  const path = typeof pathField === 'string' ? pathField : undefined;
+  if (raw === undefined) return bad('no "url"', undefined, path);
+  if (typeof raw !== 'string' || raw === '') {
+    return bad('"url" must be a non-empty string', undefined, path);
+  }
   let url: URL;
   try {
-    url = URL.canParse(raw) || base === undefined ? new URL(raw) : new URL(raw, base);
+    // One parse in the common case; a relative URL is tried against the base only when there is one.
+    url = base === undefined || URL.canParse(raw) ? new URL(raw) : new URL(raw, base);
   } catch {
-    return bad(`"${redactText(raw)}" is not an absolute URL`, at);
+    return bad(`"${redactText(raw)}" is not an absolute URL`, undefined, path);
   }
-  const shown = { ...at, url: redactUrl(url) };
   if (!supports(url)) {
-    return bad(`unknown scheme "${url.protocol}" in ${shown.url}`, shown);
+    const shown = redactUrl(url);
+    return bad(`unknown scheme "${url.protocol}" in ${shown}`, shown, path);
   }
-  if (fields.path !== undefined && typeof fields.path !== 'string') {
-    return bad('"path" must be a string', shown);
+  if (pathField !== undefined && path === undefined) {
+    return bad('"path" must be a string', redactUrl(url), path);
   }
-  const size = fields.size;
   if (size !== undefined && (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0)) {
     return bad(
       `"size" must be a whole number of bytes, 0 or more (got ${JSON.stringify(size)})`,
-      shown,
+      redactUrl(url),
+      path,
     );
   }
-  const digests = parseDigests(fields.digests);
-  if (typeof digests === 'string') return bad(digests, shown);
-  return {
-    kind: 'entry',
-    entry: {
-      url,
-      ...(path === undefined ? {} : { path }),
-      ...(size === undefined ? {} : { size }),
-      ...(digests === undefined ? {} : { digests }),
-    },
-  };
+  const digests = parseDigests(digestsField);
+  if (typeof digests === 'string') return bad(digests, redactUrl(url), path);
+  const entry: { url: URL; path?: string; size?: number; digests?: Digests } = { url };
+  if (path !== undefined) entry.path = path;
+  if (size !== undefined) entry.size = size as number;
+  if (digests !== undefined) entry.digests = digests;
+  return entry;
 }
 
 /** Digests as lowercase hex, or the reason they are bad. */
@@ -109,7 +136,9 @@ export function parseDigests(value: unknown): Digests | undefined | string {
     return '"digests" must be an object such as {"sha256": "<hex>"}';
   }
   const out: Record<string, string> = {};
-  for (const [algorithm, hex] of Object.entries(value)) {
+  for (const algorithm in value) {
+    if (!Object.hasOwn(value, algorithm)) continue;
+    const hex = (value as Record<string, unknown>)[algorithm];
     const reason = digestProblem(algorithm, hex);
     if (reason !== undefined) return reason;
     out[algorithm] = (hex as string).toLowerCase();
@@ -125,12 +154,28 @@ export function digestProblem(algorithm: string, hex: unknown): string | undefin
   if (length === undefined) {
     return `unknown digest algorithm "${algorithm}" (known: ${Object.keys(DIGEST_HEX_LENGTHS).join(', ')})`;
   }
-  if (typeof hex !== 'string' || hex.length !== length || !/^[0-9a-fA-F]+$/.test(hex)) {
+  if (typeof hex !== 'string' || hex.length !== length || !isHex(hex)) {
     return `the ${algorithm} digest must be ${length} hex characters`;
   }
   return undefined;
 }
 
-function bad(reason: string, at: { url?: string; path?: string } = {}): ParsedLine {
-  return { kind: 'bad', reason, ...at };
+function isHex(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46))) {
+      return false;
+    }
+  }
+  return text.length > 0;
+}
+
+function bad(reason: string, url?: string, path?: string): BadLine {
+  const line: { kind: 'bad'; reason: string; url?: string; path?: string } = {
+    kind: 'bad',
+    reason,
+  };
+  if (path !== undefined) line.path = path;
+  if (url !== undefined) line.url = url;
+  return line;
 }

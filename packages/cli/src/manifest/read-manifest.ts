@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
-import { splitLines, MAX_LINE_BYTES } from './line-splitter.js';
-import { parseManifestLine, type ManifestEntry } from './manifest-entry.js';
+import { LineSplitter, MAX_LINE_BYTES } from './line-splitter.js';
+import { readManifestLine, type BadLine, type ManifestEntry } from './manifest-entry.js';
 
 /** A manifest line that asks for a download, or a bad one with its reason. */
 export type ManifestLine =
@@ -34,29 +34,40 @@ export async function* readManifest(
   input: Readable,
   options: ReadManifestOptions,
 ): AsyncGenerator<ManifestLine> {
-  const { signal } = options;
+  const { signal, supports, base } = options;
+  const maxBytes = options.maxLineBytes ?? MAX_LINE_BYTES;
   const onAbort = () => input.destroy();
   signal?.addEventListener('abort', onAbort, { once: true });
+  // Lines are split and parsed synchronously within each chunk: one generator step per line.
+  const lines = new LineSplitter(maxBytes);
+  const item = (): ManifestLine | undefined => {
+    const { text } = lines;
+    if (text === undefined) return { line: lines.number, reason: `longer than ${maxBytes} bytes` };
+    const read = readManifestLine(text, supports, base);
+    if (read === undefined) return undefined;
+    if ((read as Partial<BadLine>).kind !== 'bad') {
+      return { line: lines.number, entry: read as ManifestEntry };
+    }
+    const { reason, url, path } = read as BadLine;
+    const bad: { line: number; reason: string; url?: string; path?: string } = {
+      line: lines.number,
+      reason,
+    };
+    if (url !== undefined) bad.url = url;
+    if (path !== undefined) bad.path = path;
+    return bad;
+  };
   try {
-    for await (const line of splitLines(input, options.maxLineBytes ?? MAX_LINE_BYTES)) {
-      if (line.tooLong) {
-        yield {
-          line: line.number,
-          reason: `longer than ${options.maxLineBytes ?? MAX_LINE_BYTES} bytes`,
-        };
-        continue;
+    for await (const chunk of input) {
+      lines.feed(chunk as Uint8Array | string);
+      while (lines.next()) {
+        const next = item();
+        if (next !== undefined) yield next;
       }
-      const parsed = parseManifestLine(line.text, options.supports, options.base);
-      if (parsed.kind === 'blank') continue;
-      if (parsed.kind === 'entry') yield { line: line.number, entry: parsed.entry };
-      else {
-        yield {
-          line: line.number,
-          reason: parsed.reason,
-          ...(parsed.url === undefined ? {} : { url: parsed.url }),
-          ...(parsed.path === undefined ? {} : { path: parsed.path }),
-        };
-      }
+    }
+    if (lines.end()) {
+      const next = item();
+      if (next !== undefined) yield next;
     }
   } catch (error) {
     if (signal?.aborted) return;

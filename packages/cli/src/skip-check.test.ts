@@ -1,0 +1,68 @@
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { alreadyValid, SkipCheck } from './skip-check.js';
+
+const body = Buffer.from('hello');
+const sha256 = createHash('sha256').update(body).digest('hex');
+const expected = { size: body.length, digests: { sha256 } };
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'dl-skip-'));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe('alreadyValid', () => {
+  it('answers the size of a valid file, and nothing for a wrong, missing or unprovable one', async () => {
+    const root = join(dir, 'plain');
+    await mkdir(root);
+    await writeFile(join(root, 'ok'), body);
+    await writeFile(join(root, 'bad'), 'hellO');
+    expect(await alreadyValid(join(root, 'ok'), expected)).toBe(body.length);
+    expect(await alreadyValid(join(root, 'bad'), expected)).toBeUndefined();
+    expect(await alreadyValid(join(root, 'none'), expected)).toBeUndefined();
+    expect(await alreadyValid(join(root, 'ok'), { size: body.length })).toBeUndefined();
+    // A file where a folder should be is not a reason to throw.
+    expect(await alreadyValid(join(root, 'ok', 'below'), expected)).toBeUndefined();
+  });
+});
+
+describe('SkipCheck', () => {
+  it('verifies files in folders that held something, and skips nothing it did not read', async () => {
+    const root = join(dir, 'full');
+    await mkdir(join(root, 'a'), { recursive: true });
+    await writeFile(join(root, 'a', 'ok'), body);
+    await writeFile(join(root, 'a', 'bad'), 'hellO');
+    const check = new SkipCheck(root);
+    expect(await check.check(join(root, 'a', 'ok'), expected)).toBe(body.length);
+    expect(await check.check(join(root, 'a', 'bad'), expected)).toBeUndefined();
+    expect(await check.check(join(root, 'a', 'none'), expected)).toBeUndefined();
+    expect(await check.check(join(root, 'a', 'ok', 'x'), expected)).toBeUndefined();
+    expect(check.check(join(root, 'a', 'ok'), { size: body.length })).toBeUndefined();
+  });
+
+  it('answers at once, without reading, under folders that were missing or empty when first seen', async () => {
+    const root = join(dir, 'fresh');
+    await mkdir(join(root, 'empty'), { recursive: true });
+    await writeFile(join(root, 'top'), body);
+    const check = new SkipCheck(root);
+    expect(check.check(join(root, 'missing', 'deep', 'f'), expected)).toBeUndefined();
+    expect(check.check(join(root, 'empty', 'f'), expected)).toBeUndefined();
+    // What this run writes there later is never a destination it checks again.
+    await mkdir(join(root, 'missing', 'deep', 'er'), { recursive: true });
+    await writeFile(join(root, 'missing', 'deep', 'er', 'g'), body);
+    expect(check.check(join(root, 'missing', 'deep', 'er', 'h'), expected)).toBeUndefined();
+    // The output folder itself held a file, so files in it are read.
+    expect(await check.check(join(root, 'top'), expected)).toBe(body.length);
+  });
+
+  it('answers at once under an output folder that does not exist', () => {
+    const root = join(dir, 'nowhere');
+    const check = new SkipCheck(root);
+    expect(check.check(join(root, 'f'), expected)).toBeUndefined();
+    expect(check.check(join(root, 'a', 'b', 'f'), expected)).toBeUndefined();
+  });
+});
