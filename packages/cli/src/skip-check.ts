@@ -49,6 +49,9 @@ export class SkipCheck {
   /** Folder → it held nothing when first looked at. */
   #heldNothing = new Map<string, boolean>();
   #chars = 0;
+  // The last folder answered: manifests list a folder's files together.
+  #lastFolder = '';
+  #lastHeldNothing = false;
 
   /** `root`: the resolved output folder every destination is under. */
   constructor(root: string) {
@@ -67,7 +70,14 @@ export class SkipCheck {
   ): Promise<number | undefined> | undefined {
     if (!hasDigests(expected.digests)) return undefined;
     const cut = path.lastIndexOf(sep);
-    if (cut > 0 && this.#folderHeldNothing(path.slice(0, cut))) return undefined;
+    if (cut > 0) {
+      const last = this.#lastFolder;
+      if (cut !== last.length || !path.startsWith(last)) {
+        this.#lastFolder = path.slice(0, cut);
+        this.#lastHeldNothing = this.#folderHeldNothing(this.#lastFolder);
+      }
+      if (this.#lastHeldNothing) return undefined;
+    }
     return fileMatches(path, expected, signal);
   }
 

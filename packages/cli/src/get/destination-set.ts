@@ -19,7 +19,9 @@ export class DestinationSet {
    */
   add(path: string, line: number): number | undefined {
     if ((this.#size + 1) * 2 > this.#used.length) this.#grow();
-    const [high, low] = hashes(path);
+    hash(path);
+    const high = hashHigh;
+    const low = hashLow;
     const mask = this.#used.length - 1;
     for (let slot = (high ^ low) & mask; ; slot = (slot + 1) & mask) {
       if (this.#used[slot] === 0) {
@@ -54,8 +56,12 @@ export class DestinationSet {
   }
 }
 
-/** FNV-1a and a multiply-rotate hash of the UTF-16 code units, each 32 bits. */
-function hashes(text: string): [number, number] {
+// The two hashes of the last path hashed: module state, so no array per path.
+let hashHigh = 0;
+let hashLow = 0;
+
+/** FNV-1a and a multiply-rotate hash of the UTF-16 code units, each 32 bits, into `hashHigh`/`hashLow`. */
+function hash(text: string): void {
   let a = 0x811c9dc5;
   let b = 0x9e3779b9 ^ text.length;
   for (let i = 0; i < text.length; i++) {
@@ -66,5 +72,6 @@ function hashes(text: string): [number, number] {
   b ^= b >>> 16;
   b = Math.imul(b, 0xc2b2ae35);
   b ^= b >>> 13;
-  return [a >>> 0, b >>> 0];
+  hashHigh = a >>> 0;
+  hashLow = b >>> 0;
 }

@@ -141,7 +141,9 @@ export function parseDigests(value: unknown): Digests | undefined | string {
     const hex = (value as Record<string, unknown>)[algorithm];
     const reason = digestProblem(algorithm, hex);
     if (reason !== undefined) return reason;
-    out[algorithm] = (hex as string).toLowerCase();
+    // Most digests are lowercase already; toLowerCase would copy them anyway.
+    out[algorithm] =
+      hexCase(hex as string) === UPPER ? (hex as string).toLowerCase() : (hex as string);
   }
   return out as Digests;
 }
@@ -154,20 +156,27 @@ export function digestProblem(algorithm: string, hex: unknown): string | undefin
   if (length === undefined) {
     return `unknown digest algorithm "${algorithm}" (known: ${Object.keys(DIGEST_HEX_LENGTHS).join(', ')})`;
   }
-  if (typeof hex !== 'string' || hex.length !== length || !isHex(hex)) {
+  if (typeof hex !== 'string' || hex.length !== length || hexCase(hex) === NOT_HEX) {
     return `the ${algorithm} digest must be ${length} hex characters`;
   }
   return undefined;
 }
 
-function isHex(text: string): boolean {
+const NOT_HEX = 0;
+const LOWER = 1;
+const UPPER = 2;
+
+/** Whether `text` is hex, and whether it has an uppercase digit. */
+function hexCase(text: string): typeof NOT_HEX | typeof LOWER | typeof UPPER {
+  if (text.length === 0) return NOT_HEX;
+  let found: typeof LOWER | typeof UPPER = LOWER;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46))) {
-      return false;
-    }
+    if ((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66)) continue;
+    if (c >= 0x41 && c <= 0x46) found = UPPER;
+    else return NOT_HEX;
   }
-  return text.length > 0;
+  return found;
 }
 
 function bad(reason: string, url?: string, path?: string): BadLine {

@@ -1,3 +1,4 @@
+import { OrderedOutput } from './ordered-output.js';
 import type { Reporter, ReporterContext } from './reporter.js';
 
 /**
@@ -5,9 +6,13 @@ import type { Reporter, ReporterContext } from './reporter.js';
  * (`{"summary": {...}}`). Notices go to stderr so stdout stays parseable.
  */
 export function jsonReporter({ io, tally }: ReporterContext): Reporter {
+  const print = new OrderedOutput();
   return {
-    finished: (record) => void io.stdout.write(`${JSON.stringify(record)}\n`),
-    notice: (message) => void io.stderr.write(`dl: ${message}\n`),
-    close: () => void io.stdout.write(`${JSON.stringify(tally)}\n`),
+    finished: (record) => print.write(io.stdout, `${JSON.stringify(record)}\n`),
+    notice: (message) => print.write(io.stderr, `dl: ${message}\n`),
+    close() {
+      print.write(io.stdout, `${JSON.stringify(tally)}\n`);
+      print.flush();
+    },
   };
 }

@@ -1,4 +1,5 @@
 import { paletteFor } from './colors.js';
+import { OrderedOutput } from './ordered-output.js';
 import { recordLine } from './record-line.js';
 import type { Reporter, ReporterContext } from './reporter.js';
 import { summaryText } from './summary-text.js';
@@ -10,12 +11,16 @@ import { summaryText } from './summary-text.js';
 export function plainReporter({ io, tally, quiet }: ReporterContext): Reporter {
   const out = paletteFor(io.stdout);
   const err = paletteFor(io.stderr);
+  const print = new OrderedOutput();
   return {
     finished(record, badLine) {
-      if (!record.ok) io.stderr.write(recordLine(record, err, badLine));
-      else if (!quiet) io.stdout.write(recordLine(record, out));
+      if (!record.ok) print.write(io.stderr, recordLine(record, err, badLine));
+      else if (!quiet) print.write(io.stdout, recordLine(record, out));
     },
-    notice: (message) => void io.stderr.write(`dl: ${message}\n`),
-    close: () => void io.stderr.write(summaryText(tally, err)),
+    notice: (message) => print.write(io.stderr, `dl: ${message}\n`),
+    close() {
+      print.write(io.stderr, summaryText(tally, err));
+      print.flush();
+    },
   };
 }
