@@ -127,6 +127,11 @@ export class HttpSession implements AdapterSession {
     return self.session;
   }
 
+  /** Whether destroying this session ends its requests (it owns its dispatchers). */
+  get ownsDispatchers(): boolean {
+    return this.#injected === undefined;
+  }
+
   /** The dispatcher for a URL (the injected one, direct, or through a proxy). */
   dispatcher(url: URL): Dispatcher {
     if (this.#injected) return this.#injected;

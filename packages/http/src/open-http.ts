@@ -49,7 +49,12 @@ export async function openHttp(
   session: HttpSession,
   request: OpenRequest,
 ): Promise<RemoteResource> {
-  const control = new AttemptControl(request.signal, session.signal, session.timeouts.total);
+  const control = new AttemptControl(
+    request.signal,
+    session.signal,
+    session.timeouts.total,
+    session.ownsDispatchers,
+  );
   const requested = request.url;
   let url = new URL(requested.href);
   url.username = '';

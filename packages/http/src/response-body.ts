@@ -29,7 +29,7 @@ export interface BodyOptions {
  * the response, which frees (closes) its connection.
  */
 export function responseBody(raw: Readable, options: BodyOptions): AsyncIterable<Uint8Array> {
-  const bytes = received(raw, options);
+  const bytes = new ReceivedBody(raw, options);
   if (options.decode === undefined) return bytes;
   const decoder =
     options.decode === 'br'
@@ -41,66 +41,169 @@ export function responseBody(raw: Readable, options: BodyOptions): AsyncIterable
   return mapErrors(decoded, options);
 }
 
-async function* received(raw: Readable, options: BodyOptions): AsyncGenerator<Uint8Array> {
-  const { length, url } = options;
-  const skip = options.skip ?? 0;
-  const end = options.take === undefined ? Number.POSITIVE_INFINITY : skip + options.take;
-  const whole = skip === 0 && end === Number.POSITIVE_INFINITY;
-  let count = 0;
-  let complete = false;
-  let cut = false;
-  try {
-    for await (const chunk of raw as AsyncIterable<Uint8Array>) {
-      const before = count;
-      count += chunk.byteLength;
-      if (length !== undefined && count > length) {
-        throw protocolError(
-          `The body is longer than its Content-Length (${length} bytes)`,
-          url,
-          count,
-          length,
-        );
+/**
+ * Reads the undici body with `read()` and one set of listeners for the whole
+ * body, instead of an async generator over the stream's own iterator (two
+ * promise layers and an end-of-stream watcher per response). Its `return()`
+ * frees the response even before the first `next()`, which a generator's
+ * `finally` would not.
+ */
+class ReceivedBody implements AsyncIterableIterator<Uint8Array> {
+  readonly #raw: Readable;
+  readonly #options: BodyOptions;
+  readonly #skip: number;
+  readonly #end: number;
+  readonly #whole: boolean;
+  #count = 0;
+  #ended = false;
+  #cut = false;
+  #failure: unknown;
+  #finished = false;
+  #waiter: { resolve: () => void; reject: (error: unknown) => void } | undefined;
+
+  constructor(raw: Readable, options: BodyOptions) {
+    this.#raw = raw;
+    this.#options = options;
+    this.#skip = options.skip ?? 0;
+    this.#end = options.take === undefined ? Number.POSITIVE_INFINITY : this.#skip + options.take;
+    this.#whole = this.#skip === 0 && this.#end === Number.POSITIVE_INFINITY;
+    raw.on('readable', this.#wake);
+    raw.on('end', this.#onEnd);
+    raw.on('error', this.#onError);
+    raw.on('close', this.#onClose);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<Uint8Array>> {
+    for (;;) {
+      if (this.#finished) return { done: true, value: undefined };
+      if (this.#failure !== undefined) throw this.#fail(this.#failure);
+      if (this.#cut) {
+        this.#close(false);
+        return { done: true, value: undefined };
       }
-      if (whole) {
-        yield chunk;
+      const chunk = this.#raw.read() as Uint8Array | null;
+      if (chunk !== null) {
+        const value = this.#take(chunk);
+        if (value !== undefined) return { done: false, value };
         continue;
       }
-      const from = Math.max(0, skip - before);
-      const to = Math.min(chunk.byteLength, end - before);
-      if (to > from) yield chunk.subarray(from, to);
-      if (count >= end) {
-        cut = true;
-        break;
+      if (this.#ended) {
+        this.#complete();
+        return { done: true, value: undefined };
       }
+      await new Promise<void>((resolve, reject) => (this.#waiter = { resolve, reject }));
     }
-    if (!cut && length !== undefined && count < length) {
-      throw protocolError(`The body ended after ${count} of ${length} bytes`, url, count, length);
+  }
+
+  async return(): Promise<IteratorResult<Uint8Array>> {
+    this.#close(false);
+    return { done: true, value: undefined };
+  }
+
+  /** The part of `chunk` to hand on; undefined when none of it is wanted. */
+  #take(chunk: Uint8Array): Uint8Array | undefined {
+    const { length, url } = this.#options;
+    const before = this.#count;
+    this.#count += chunk.byteLength;
+    if (length !== undefined && this.#count > length) {
+      throw this.#fail(
+        protocolError(
+          `The body is longer than its Content-Length (${length} bytes)`,
+          url,
+          this.#count,
+          length,
+        ),
+      );
     }
-    complete = true;
-  } catch (error) {
-    if (DownloadError.isInstance(error)) throw options.scrub(error);
+    if (this.#whole) return chunk;
+    const from = Math.max(0, this.#skip - before);
+    const to = Math.min(chunk.byteLength, this.#end - before);
+    // Everything wanted is in: the rest stays on a connection that cannot be reused.
+    if (this.#count >= this.#end) this.#cut = true;
+    return to > from ? chunk.subarray(from, to) : undefined;
+  }
+
+  #complete(): void {
+    const { length, url } = this.#options;
+    if (length !== undefined && this.#count < length) {
+      throw this.#fail(
+        protocolError(
+          `The body ended after ${this.#count} of ${length} bytes`,
+          url,
+          this.#count,
+          length,
+        ),
+      );
+    }
+    this.#close(true);
+  }
+
+  /** Maps a failure once, frees the response, and returns the error to throw. */
+  #fail(error: unknown): DownloadError {
+    this.#close(false);
+    const options = this.#options;
+    const { length, url } = options;
+    if (DownloadError.isInstance(error)) return options.scrub(error);
     const mapped = networkError(error, url, options.callerSignal, options.control.cause);
     if (
       length !== undefined &&
-      count < length &&
+      this.#count < length &&
       (mapped.code === ErrorCodes.ConnectionFailed || mapped.code === ErrorCodes.Internal)
     ) {
-      throw options.scrub(
+      return options.scrub(
         protocolError(
-          `The body ended after ${count} of ${length} bytes (connection lost)`,
+          `The body ended after ${this.#count} of ${length} bytes (connection lost)`,
           url,
-          count,
+          this.#count,
           length,
           error,
         ),
       );
     }
-    throw options.scrub(mapped);
-  } finally {
-    options.control.dispose();
-    // A cut-short body leaves bytes on the connection: it cannot be reused.
-    if (!complete || cut) raw.destroy();
+    return options.scrub(mapped);
   }
+
+  /** Detaches; a body not read to its end leaves bytes on the connection, so it is destroyed. */
+  #close(complete: boolean): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    const raw = this.#raw;
+    raw.off('readable', this.#wake);
+    raw.off('end', this.#onEnd);
+    raw.off('error', this.#onError);
+    raw.off('close', this.#onClose);
+    this.#options.control.dispose();
+    if (!complete) raw.destroy();
+  }
+
+  readonly #wake = (): void => {
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    waiter?.resolve();
+  };
+
+  readonly #onEnd = (): void => {
+    this.#ended = true;
+    this.#wake();
+  };
+
+  readonly #onError = (error: unknown): void => {
+    this.#failure ??= error;
+    this.#wake();
+  };
+
+  readonly #onClose = (): void => {
+    if (!this.#ended) this.#failure ??= prematureClose();
+    this.#wake();
+  };
+}
+
+function prematureClose(): Error {
+  return Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
 }
 
 async function* mapErrors(stream: Readable, options: BodyOptions): AsyncGenerator<Uint8Array> {

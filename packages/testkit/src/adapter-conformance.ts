@@ -182,6 +182,12 @@ export function adapterConformance<F extends ConformanceFixture>(
       destination: join(folder, path.slice('/early/'.length)),
       context: path,
     }));
+    const started = new Set<number>();
+    const ended = new Map<number, string>();
+    rig.factory.on('download-start', (event) => started.add(event.id));
+    rig.factory.on('download-end', (event) =>
+      ended.set(event.id, event.ok ? 'ok' : (event.code ?? 'failed')),
+    );
     let seen = 0;
     for await (const outcome of rig.factory.downloadAll(requests)) {
       seen++;
@@ -192,6 +198,13 @@ export function adapterConformance<F extends ConformanceFixture>(
       break;
     }
     expect(seen === 1, 'left the loop after one outcome');
+    const unfinished = [...started].filter((id) => !ended.has(id));
+    expect(
+      unfinished.length === 0,
+      `every transfer ended before leaving the loop returned (${unfinished.length} still running)`,
+    );
+    const other = [...ended.values()].filter((how) => how !== 'ok' && how !== ErrorCodes.Aborted);
+    expect(other.length === 0, `the rest ended as aborted (got ${other.join(', ')})`);
     const left = (await readdir(folder).catch(() => [] as string[])).filter(
       (name) => !name.startsWith('big-'),
     );
@@ -199,6 +212,9 @@ export function adapterConformance<F extends ConformanceFixture>(
       left.every((name) => name === 'small.bin'),
       `no temp file after leaving the loop (found ${left.join(', ')})`,
     );
+    // A connection still being set up when the loop was left may join the
+    // idle pool; closing the factory must then leave nothing behind.
+    await rig.factory.close();
     await expectSettled(baseline, rig.fixture);
   });
 

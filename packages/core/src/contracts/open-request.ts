@@ -12,12 +12,15 @@ export interface OpenRequest {
   /** Extra protocol headers from the request (HTTP). */
   readonly headers: Readonly<Record<string, string>>;
   /**
-   * Aborted when the attempt is over — successful ones included — or
-   * cancelled; every await of the adapter must honour it. An adapter must
-   * detach its listeners from it once a transfer completed (or the finished
+   * Aborted when the attempt fails or is cancelled; every await of the
+   * adapter must honour it. A successful attempt ends without an abort, when
+   * its body has been read to the end, so an adapter must detach its
+   * listeners from this signal once a transfer completed (or the finished
    * transfer's connection gets closed). The lifecycle guard counts an open as
-   * in flight until this signal aborts, so a wrapper that calls `next` itself
-   * (to fetch a mirror list) must abort the signal it passed once it is done.
+   * in flight until its body is over (read to the end, failed, given back
+   * with `return()` or destroyed) or this signal aborts, so a wrapper that
+   * calls `next` itself (to fetch a mirror list) must read that body to the
+   * end or give it back, or abort the signal it passed.
    */
   readonly signal: AbortSignal;
   /** 1 for the first attempt. */

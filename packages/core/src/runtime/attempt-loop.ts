@@ -10,6 +10,8 @@ import { originOf } from '../util/origin.js';
 import { redactUrl } from '../util/redact.js';
 import { Validation } from '../validation/validation.js';
 import { backoffDelay, sleep, type RetryPolicy } from './backoff.js';
+import { endAttempt } from './attempt-end.js';
+import { discardBody } from './guarded-body.js';
 import type { Limiter, Permit } from './limiter.js';
 import type { ProgressHub } from './progress-hub.js';
 import type { Sink } from './sink.js';
@@ -77,8 +79,10 @@ export async function runAttempts<C>(
       attempts++;
       permit ??= await context.limiter.acquire(origin, signal);
       const attempt = linkedAbort(signal);
+      let failed = true;
       const attemptStart = Date.now();
       let resource: RemoteResource | undefined;
+      let reading = false;
       let received = 0;
       try {
         resource = await context.open({
@@ -121,6 +125,7 @@ export async function runAttempts<C>(
         }
         if (request.range === undefined) validation.begin(metadata);
         options.onMetadata?.(metadata);
+        reading = true;
         for await (const chunk of resource.body) {
           if (request.range === undefined) validation.update(chunk);
           const pending = sink.write(chunk);
@@ -154,6 +159,7 @@ export async function runAttempts<C>(
         resource.onSettled?.({ ok: true, bytes: received, durationMs: Date.now() - attemptStart });
         const path = await sink.commit();
         ok = true;
+        failed = false;
         return {
           context: request.context as C,
           requestedUrl: shownUrl,
@@ -170,6 +176,8 @@ export async function runAttempts<C>(
         const error = signal.aborted
           ? abortError(signal.reason, url)
           : toDownloadError(thrown, url);
+        // A body the loop never took is freed here; one it read was returned by `for await`.
+        if (resource !== undefined && !reading) discardBody(resource.body);
         resource?.onSettled?.({
           ok: false,
           error,
@@ -194,7 +202,11 @@ export async function runAttempts<C>(
         permit = undefined;
         await sleep(backoffDelay(context.policy, attempts, error.retryAfterMs), signal);
       } finally {
-        attempt.abort(attemptOver);
+        // A failed attempt is aborted, so the adapter stops whatever it still does;
+        // a successful one is only let go of (its body was read to the end).
+        if (failed) attempt.abort(attemptFailed);
+        else attempt.dispose();
+        endAttempt(attempt.signal);
       }
     }
   } catch (thrown) {
@@ -226,8 +238,8 @@ export async function runAttempts<C>(
   }
 }
 
-/** Why an attempt's signal aborts once the attempt is over; built once, since errors are costly. */
-const attemptOver = new DownloadError('The attempt is over', { code: ErrorCodes.Aborted });
+/** Why a failed attempt's signal aborts; built once, since errors are costly. */
+const attemptFailed = new DownloadError('The attempt failed', { code: ErrorCodes.Aborted });
 
 function shouldRetry(
   error: DownloadError,

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, renameSync, unlinkSync, writevSync } from 'node:fs';
 import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { DownloadError } from '../errors/download-error.js';
@@ -15,6 +16,29 @@ const TEMP_PREFIX = `${process.pid.toString(36)}${randomBytes(3).toString('hex')
 let tempCounter = 0;
 const knownDirs = new Set<string>();
 const KNOWN_DIRS_MAX = 1024;
+/** A file whose bytes all arrived before the first flush is written in one synchronous go… */
+const SMALL_FILE_BYTES = 64 * 1024;
+/**
+ * …as long as that stays quick: a file system slower than 1 ms a file on
+ * average over a window (network, busy disk), or one write that blocked for
+ * 50 ms, ends it for the process. A window, because on a busy machine any
+ * single write may be preempted for a few milliseconds.
+ */
+const SYNC_WINDOW = 64;
+const SYNC_AVERAGE_MS = 1;
+const SYNC_STALL_MS = 50;
+let syncWrites = true;
+let windowCount = 0;
+let windowMs = 0;
+
+function timedSync(ms: number): void {
+  windowMs += ms;
+  if (ms > SYNC_STALL_MS) syncWrites = false;
+  if (++windowCount < SYNC_WINDOW) return;
+  if (windowMs > SYNC_WINDOW * SYNC_AVERAGE_MS) syncWrites = false;
+  windowCount = 0;
+  windowMs = 0;
+}
 
 /**
  * Writes into a temp file in the destination's folder and renames it into
@@ -56,6 +80,13 @@ export class FileSink implements Sink {
   }
 
   async commit(): Promise<string> {
+    if (syncWrites && this.#handle === undefined && this.#writing === undefined) {
+      if (this.#failure !== undefined) throw this.#failure;
+      if (this.#pendingBytes <= SMALL_FILE_BYTES) {
+        const path = this.#commitSmall();
+        if (path !== undefined) return path;
+      }
+    }
     try {
       await this.#writing;
       if (this.#failure !== undefined) throw this.#failure;
@@ -72,6 +103,52 @@ export class FileSink implements Sink {
       await this.#discard();
       throw writeFailed(error, this.destination);
     }
+  }
+
+  /**
+   * open, writev, close and rename without the thread pool: on a local file
+   * system that costs a fraction of four round trips through it (16 vs 62 µs
+   * of CPU per file on tmpfs, measured), and blocks the loop for as long.
+   */
+  #commitSmall(): string | undefined {
+    const started = performance.now();
+    const dir = dirname(this.destination);
+    let temp: string | undefined;
+    let fd: number | undefined;
+    try {
+      if (!knownDirs.has(dir)) {
+        mkdirSync(dir, { recursive: true });
+        rememberDir(dir);
+      }
+      temp = this.#tempName(dir);
+      fd = openSync(temp, 'wx');
+      if (this.#pendingBytes > 0) writevSync(fd, this.#pending);
+      closeSync(fd);
+      fd = undefined;
+      renameSync(temp, this.destination);
+      temp = undefined;
+      this.#pending = [];
+      this.#pendingBytes = 0;
+      this.#done = true;
+      return this.destination;
+    } catch (error) {
+      if (fd !== undefined) closeQuietly(fd);
+      if (temp !== undefined) unlinkQuietly(temp);
+      const code = (error as NodeJS.ErrnoException).code;
+      // A vanished folder or a taken name: the asynchronous path retries those.
+      if (code === 'ENOENT' || code === 'EEXIST') {
+        knownDirs.delete(dir);
+        return undefined;
+      }
+      throw writeFailed(error, this.destination);
+    } finally {
+      timedSync(performance.now() - started);
+    }
+  }
+
+  #tempName(dir: string): string {
+    const unique = `${TEMP_PREFIX}${(tempCounter++).toString(36)}`;
+    return join(dir, `.${basename(this.destination)}.${unique}${TEMP_SUFFIX}`);
   }
 
   async abort(): Promise<void> {
@@ -96,8 +173,7 @@ export class FileSink implements Sink {
     const dir = dirname(this.destination);
     if (!knownDirs.has(dir)) await makeDir(dir, this.destination);
     for (let tries = 0; ; tries++) {
-      const unique = `${TEMP_PREFIX}${(tempCounter++).toString(36)}`;
-      this.#tempPath = join(dir, `.${basename(this.destination)}.${unique}${TEMP_SUFFIX}`);
+      this.#tempPath = this.#tempName(dir);
       try {
         this.#handle = await open(this.#tempPath, 'wx');
         return;
@@ -137,8 +213,28 @@ async function makeDir(dir: string, destination: string): Promise<void> {
   } catch (error) {
     throw writeFailed(error, destination);
   }
+  rememberDir(dir);
+}
+
+function rememberDir(dir: string): void {
   if (knownDirs.size >= KNOWN_DIRS_MAX) knownDirs.clear();
   knownDirs.add(dir);
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // Already failing; the first error is the one to report.
+  }
+}
+
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Nothing to remove.
+  }
 }
 
 function writeFailed(error: unknown, destination: string): DownloadError {

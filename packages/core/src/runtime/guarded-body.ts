@@ -5,16 +5,18 @@ import { abortError } from '../errors/download-error.js';
  * The body of an opened resource as an async iterable that honours `signal`
  * even when the adapter does not: a Readable is destroyed on abort, and a
  * pending `next()` of any other iterator is abandoned with an abort error
- * (and the iterator told to `return`).
+ * (and the iterator told to `return`). `onEnd` runs once when the body is
+ * over: read to the end, failed, given back or destroyed.
  */
 export function guardedBody(
   body: AsyncIterable<Uint8Array> | Readable,
   signals: readonly AbortSignal[],
+  onEnd: () => void = noop,
 ): AsyncIterable<Uint8Array> {
   if (body instanceof Readable) {
     // Reading surfaces the stream's error; a body abandoned before it was read
     // must not turn its abort into an uncaught 'error' event.
-    body.on('error', () => {});
+    body.on('error', noop);
     const destroy = function (this: AbortSignal) {
       body.destroy(abortError(this.reason));
     };
@@ -22,9 +24,16 @@ export function guardedBody(
       if (signal.aborted) destroy.call(signal);
       else signal.addEventListener('abort', destroy, { once: true });
     }
-    body.once('close', () => {
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
       for (const signal of signals) signal.removeEventListener('abort', destroy);
-    });
+      onEnd();
+    };
+    // 'end' as well as 'close': a stream made with `emitClose: false` never closes.
+    body.once('end', end);
+    body.once('close', end);
     return body;
   }
   return {
@@ -42,8 +51,11 @@ export function guardedBody(
         void Promise.resolve(iterator.return?.()).catch(() => {});
         fail?.(abortError(this.reason));
       };
-      const stop = () => {
-        finished = true;
+      const stop = (ends = true) => {
+        if (!finished) {
+          finished = true;
+          if (ends) onEnd();
+        }
         if (!listening) return;
         listening = false;
         for (const s of signals) s.removeEventListener('abort', onAbort);
@@ -79,14 +91,22 @@ export function guardedBody(
           });
         },
         async return() {
-          stop();
-          await iterator.return?.();
+          const ends = !finished;
+          stop(false);
+          try {
+            await iterator.return?.();
+          } finally {
+            // Only once the adapter let go of the body does the attempt stop counting.
+            if (ends) onEnd();
+          }
           return { done: true, value: undefined };
         },
       };
     },
   };
 }
+
+function noop(): void {}
 
 /** Frees a body that will never be read (its open resolved after the caller gave up). */
 export function discardBody(body: AsyncIterable<Uint8Array> | Readable): void {

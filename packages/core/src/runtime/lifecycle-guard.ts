@@ -5,6 +5,7 @@ import type { RemoteResource } from '../contracts/remote-resource.js';
 import type { AdapterSession, Session, SessionContext } from '../contracts/session.js';
 import { abortError, DownloadError, toDownloadError } from '../errors/download-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
+import { onAttemptEnd } from './attempt-end.js';
 import { discardBody, guardedBody } from './guarded-body.js';
 
 /**
@@ -55,7 +56,11 @@ export class LifecycleGuard implements Session {
     return connections === undefined ? undefined : connections * Math.max(1, perConnection);
   }
 
-  /** Opens through the adapter; the attempt counts as in flight until its signal aborts. */
+  /**
+   * Opens through the adapter; the attempt counts as in flight until its body
+   * is over (read to the end, failed, given back or destroyed), its signal
+   * aborts, or the attempt loop ends the attempt, whichever comes first.
+   */
   async open(request: OpenRequest): Promise<RemoteResource> {
     if (this.closed) throw closedError(this.adapter);
     const { signal } = request;
@@ -73,10 +78,15 @@ export class LifecycleGuard implements Session {
     try {
       const session = await this.session();
       const resource = await raceAbort(this.protocol.open(session, request), [signal, destroyed]);
+      const body = guardedBody(resource.body, [signal, destroyed], settle);
+      // A wrapper may not have read this body to its end: the attempt's end frees it.
+      onAttemptEnd(signal, () => {
+        if (counted) discardBody(body);
+      });
       return {
         ...resource,
         onSettled: resource.onSettled?.bind(resource),
-        body: guardedBody(resource.body, [signal, destroyed]),
+        body,
       };
     } catch (error) {
       settle();
