@@ -111,6 +111,28 @@ describe('sftp adapter against OpenSSH sshd', () => {
     await waitFor(() => server.connections() === 0);
   });
 
+  it('reads files around one read request and a chunk exactly, closing every handle', async () => {
+    const sizes = [1, 30 * 1024, 30 * 1024 + 1, 64 * 1024, 64 * 1024 + 100, 2 * 64 * 1024];
+    for (const size of sizes) {
+      await writeFile(join(server.root, `s${size}.bin`), bytes(`/s${size}.bin`, size));
+    }
+    const adapter = sftp(keyAuth);
+    await withSession(
+      adapter,
+      async (session) => {
+        for (const size of sizes) {
+          const r = await adapter.open(session, request(server.url(`s${size}.bin`)));
+          expect(r.metadata).toMatchObject({ size, length: size });
+          const data = await readAll(r.body);
+          expect(sha256(data), `${size} bytes`).toBe(sha256(bytes(`/s${size}.bin`, size)));
+        }
+        await waitFor(() => server.openFiles() === 0);
+        expect(session.connections()).toBe(1);
+      },
+      1,
+    );
+  });
+
   it('maps a missing file and a folder to not-found and keeps the connection', async () => {
     const adapter = sftp(keyAuth);
     await withSession(adapter, async (session) => {

@@ -45,8 +45,8 @@ function checkOptions(options: SftpAdapterOptions): void {
  * connections per host, never more than the per-host limit; each carries
  * one transfer at a time. Host keys are verified against known_hosts files
  * and pinned fingerprints (an unknown or changed key is an `untrusted-server`
- * error naming its fingerprint); reads stream from an offset (resume), and
- * the size comes from stat before the body.
+ * error naming its fingerprint); reads stream from an offset (resume) on
+ * the SFTP channel directly, and the size comes from stat before the body.
  *
  * @example
  * ```ts

@@ -1,6 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { homedir, userInfo } from 'node:os';
+import { Socket } from 'node:net';
 import { join } from 'node:path';
 import SftpClient from 'ssh2-sftp-client';
 import {
@@ -13,6 +14,8 @@ import {
   type Logger,
   type SessionContext,
 } from '@dl/core';
+import { coalesceWrites } from './coalesce-writes.js';
+import type { SftpChannel } from './sftp-channel.js';
 import { HostKeyPolicy, type HostKeyVerdict } from './host-key-policy.js';
 import { parseKnownHosts, type KnownHostEntry } from './known-hosts.js';
 import type { SftpAdapterOptions } from './sftp-adapter-options.js';
@@ -43,6 +46,8 @@ export interface SftpConnection {
   readonly client: SftpClient;
   /** The underlying ssh2 connection. */
   readonly ssh: EventEmitter & { destroy(): void; setNoDelay(noDelay: boolean): void };
+  /** The SFTP channel, set once connected. */
+  channel: SftpChannel | undefined;
   /** Set once the connection closed or failed: it is never lent again. */
   broken: boolean;
 }
@@ -164,7 +169,7 @@ export async function createSftpSession(
         );
         const client = new SftpClient('dl', silentEvents);
         const ssh = (client as unknown as ClientInternals).client;
-        const connection: SftpConnection = { client, ssh, broken: false };
+        const connection: SftpConnection = { client, ssh, channel: undefined, broken: false };
         let verdict: HostKeyVerdict | undefined;
         let raw: Error | undefined;
         ssh.on('close', () => (connection.broken = true));
@@ -177,8 +182,15 @@ export async function createSftpSession(
         const algorithms = insecure
           ? undefined
           : policy.preferredAlgorithms(target.host, target.port);
+        // SFTP is request/response in small packets: without NODELAY, Nagle's algorithm and delayed
+        // ACKs add 40 ms to every round trip; the socket gathers each tick's writes instead.
+        const sock = new Socket();
+        sock.setNoDelay(true);
+        sock.connect({ host: target.host, port: target.port });
+        coalesceWrites(sock);
         try {
           const connecting = client.connect({
+            sock,
             host: target.host,
             port: target.port,
             username: target.username,
@@ -197,16 +209,15 @@ export async function createSftpSession(
             keepaliveCountMax: 3,
             tryKeyboard: false,
           } as SftpClient.ConnectOptions);
-          // SFTP is request/response in small packets: without this, Nagle's algorithm and delayed
-          // ACKs add 40 ms to every round trip.
-          ssh.setNoDelay(true);
-          const channel = (await connecting) as unknown as EventEmitter;
+          const channel = (await connecting) as unknown as SftpChannel;
           // ssh2 emits protocol errors on the SFTP channel; unheard, they would crash the process.
           channel.on('error', () => (connection.broken = true));
+          connection.channel = channel;
           log.debug('sftp: connected', { host });
           return connection;
         } catch (error) {
           ssh.destroy();
+          sock.destroy();
           connection.broken = true;
           if (signal.aborted) throw abortError(signal.reason, url);
           if (verdict !== undefined && !verdict.trusted)
