@@ -25,6 +25,15 @@ describe('alreadyValid', () => {
     expect(await alreadyValid(join(root, 'bad'), expected)).toBeUndefined();
     expect(await alreadyValid(join(root, 'none'), expected)).toBeUndefined();
     expect(await alreadyValid(join(root, 'ok'), { size: body.length })).toBeUndefined();
+    // Big files are streamed rather than read whole; no size given, the digests decide.
+    const big = Buffer.alloc(3 * 1024 * 1024 + 5, 7);
+    await writeFile(join(root, 'big'), big);
+    const bigSha = createHash('sha256').update(big).digest('hex');
+    expect(await alreadyValid(join(root, 'big'), { digests: { sha256: bigSha } })).toBe(big.length);
+    expect(await alreadyValid(join(root, 'big'), { digests: { sha256: sha256 } })).toBeUndefined();
+    expect(
+      await alreadyValid(join(root, 'ok'), { digests: { sha256: sha256.toUpperCase() } }),
+    ).toBe(body.length);
     // A file where a folder should be is not a reason to throw.
     expect(await alreadyValid(join(root, 'ok', 'below'), expected)).toBeUndefined();
   });

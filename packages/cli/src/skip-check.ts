@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, opendirSync, statSync } from 'node:fs';
+import { close, createReadStream, open, opendirSync, read, statSync } from 'node:fs';
 import { sep } from 'node:path';
 import type { Digests } from '@dl/core';
 
@@ -148,12 +148,16 @@ function hasDigests(digests: Digests | undefined): boolean {
   return false;
 }
 
-async function fileMatches(
+/**
+ * Undefined when `path` is not a file of the expected size (found without
+ * waiting), otherwise the promise of its size when its content has every
+ * expected digest.
+ */
+function fileMatches(
   path: string,
   expected: Expected,
   signal: AbortSignal | undefined,
-): Promise<number | undefined> {
-  const digests = Object.entries(expected.digests ?? {}) as [string, string][];
+): Promise<number | undefined> | undefined {
   let stat;
   try {
     // Synchronous and without an exception for a missing file: this can run once per manifest line.
@@ -164,6 +168,61 @@ async function fileMatches(
   }
   if (stat === undefined || !stat.isFile()) return undefined;
   if (expected.size !== undefined && stat.size !== expected.size) return undefined;
+  const digests = Object.entries(expected.digests ?? {}) as [string, string][];
+  return stat.size <= SMALL_FILE
+    ? readSmall(path, stat.size, signal).then((content) =>
+        content !== undefined &&
+        digests.every(([algorithm, hex]) => digestOf(algorithm, content) === hex.toLowerCase())
+          ? content.length
+          : undefined,
+      )
+    : streamMatches(path, digests, signal);
+}
+
+/**
+ * Files up to this size are read whole into a buffer of their size: a read
+ * stream's 256 KiB buffer per file, thousands of times, is external memory
+ * that makes V8 run a full garbage collection every few dozen files.
+ */
+const SMALL_FILE = 1024 * 1024;
+
+function digestOf(algorithm: string, content: Buffer): string {
+  return createHash(algorithm).update(content).digest('hex');
+}
+
+/** The content of `path` when it is still `size` bytes long; undefined when it changed or failed. */
+function readSmall(
+  path: string,
+  size: number,
+  signal: AbortSignal | undefined,
+): Promise<Buffer | undefined> {
+  return new Promise((resolve) => {
+    open(path, 'r', (error, fd) => {
+      if (error !== null) return resolve(undefined);
+      // One byte more than expected, so a file that grew since the stat shows it.
+      const buffer = Buffer.allocUnsafe(size + 1);
+      let filled = 0;
+      const finish = (content: Buffer | undefined) => close(fd, () => resolve(content));
+      const next = () => {
+        if (signal?.aborted) return finish(undefined);
+        read(fd, buffer, filled, buffer.length - filled, filled, (error, bytes) => {
+          if (error !== null) return finish(undefined);
+          if (bytes === 0) return finish(filled === size ? buffer.subarray(0, size) : undefined);
+          filled += bytes;
+          if (filled > size) return finish(undefined);
+          next();
+        });
+      };
+      next();
+    });
+  });
+}
+
+async function streamMatches(
+  path: string,
+  digests: readonly (readonly [string, string])[],
+  signal: AbortSignal | undefined,
+): Promise<number | undefined> {
   const hashes = digests.map(([algorithm]) => createHash(algorithm));
   let size = 0;
   try {
