@@ -1,6 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import { redactText } from '@dl/core';
 
+/** A request target with nothing to redact or escape: no query, userinfo, quote or control character. */
+const PLAIN_TARGET = /^[\w\-./~%+,;!*]*$/;
+
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 /** What one answered request looked like. */
@@ -28,7 +31,10 @@ export function accessLogLine(
   const d = now;
   const pad = (n: number) => String(n).padStart(2, '0');
   const date = `${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
-  const target = escape(redactText(`http://x${request.url ?? '/'}`).slice('http://x'.length));
+  const url = request.url ?? '/';
+  const target = PLAIN_TARGET.test(url)
+    ? url
+    : escape(redactText(`http://x${url}`).slice('http://x'.length));
   const line = `${escape(request.method ?? '-')} ${target} HTTP/${request.httpVersion}`;
   const status = record.status === undefined ? '-' : String(record.status);
   const failure = record.code === undefined ? '' : ` ${record.code}`;

@@ -22,6 +22,9 @@ describe('Catalog', () => {
     lines.push(JSON.stringify({ path: '/repo/d1/p1.rpm', url: 'https://h/duplicate.rpm' }));
     lines.push('', '# comment', '{"path": "x", "url": "ftp://h/x"}', '{"url": "https://h/nopath"}');
     lines.push(JSON.stringify({ path: 'a/../b', url: 'https://h/b' }));
+    // Longer than the first read of a lookup (4 KiB), and much longer.
+    lines.push(JSON.stringify({ path: 'long/a', url: `https://h/a?${'q'.repeat(5000)}` }));
+    lines.push(JSON.stringify({ path: 'long/b', url: `https://h/b?${'r'.repeat(300_000)}` }));
     await writeFile(join(dir, 'catalog.jsonl'), `${lines.join('\r\n')}\r\n`);
     catalog = await Catalog.load(join(dir, 'catalog.jsonl'), {
       supports,
@@ -34,7 +37,7 @@ describe('Catalog', () => {
   });
 
   it('indexes every good line and reports the bad ones with their numbers', () => {
-    expect(catalog.size).toBe(20_001);
+    expect(catalog.size).toBe(20_003);
     expect(bad).toEqual([
       '20004: unknown scheme "ftp:" in ftp://h/x',
       '20005: a catalog line needs a "path"',
@@ -52,6 +55,21 @@ describe('Catalog', () => {
     expect(await catalog.lookup('/repo/d1/p20000.rpm')).toBeUndefined();
     expect(await catalog.lookup('/repo/../x')).toBeUndefined();
     expect(await catalog.lookup('/')).toBeUndefined();
+  });
+
+  it('reads lines longer than a first read, before and after shorter ones', async () => {
+    for (const [path, char, length] of [
+      ['long/a', 'q', 5000],
+      ['repo/d7/p7.rpm', '', 0],
+      ['long/b', 'r', 300_000],
+      ['long/a', 'q', 5000],
+      ['repo/d8/p8.rpm', '', 0],
+    ] as const) {
+      const entry = await catalog.lookup(path);
+      expect(entry?.path).toBe(path);
+      expect(entry!.url.search.length).toBe(length === 0 ? 0 : length + 1);
+      if (length > 0) expect(entry!.url.search.endsWith(char)).toBe(true);
+    }
   });
 
   it('normalizes paths', () => {

@@ -40,6 +40,12 @@ export interface FlightReader {
   ready(): Promise<RemoteMetadata>;
   /** The next chunk, or `null` after the last one once the whole body validated. Rejects on failure. */
   next(): Promise<Uint8Array | null>;
+  /**
+   * {@link FlightReader.next} without waiting: the next chunk (or `null`) when
+   * it is already there, `undefined` when it is not yet. Throws on failure.
+   * Saves a promise per chunk while the reader is behind.
+   */
+  take(): Uint8Array | null | undefined;
   /** Resolves once the body ended validated; rejects when it failed. */
   settled(): Promise<void>;
   /** Stops reading; the download is aborted when its last reader leaves. Idempotent. */
@@ -77,7 +83,8 @@ export class Flight {
   #head = 0;
   #open = true;
   #tee: FileSink | undefined;
-  #changed = deferred();
+  /** Created when someone waits for a change, settled by the next one. */
+  #changed: Deferred | undefined;
   /** Settles when the flight is over, the tee committed or removed. */
   readonly done: Promise<void>;
   /** The reader of the request that started the flight. */
@@ -103,6 +110,7 @@ export class Flight {
     return {
       ready: () => this.#ready(cursor),
       next: () => this.#next(cursor),
+      take: () => this.#take(cursor),
       settled: () => this.#settled(cursor),
       leave: () => this.#leave(cursor),
       over: () =>
@@ -119,19 +127,24 @@ export class Flight {
 
   async #next(cursor: Cursor): Promise<Uint8Array | null> {
     for (;;) {
-      if (cursor.gone) throw abortError();
-      if (this.#phase === 'failed') throw this.#error;
-      if (cursor.index < this.#count) {
-        const chunk = this.#chunks[cursor.index - this.#first]!;
-        cursor.index++;
-        cursor.bytes += chunk.byteLength;
-        this.#trim();
-        this.#notify();
-        return chunk;
-      }
-      if (this.#phase === 'ended') return null;
-      await this.#changed.promise;
+      const chunk = this.#take(cursor);
+      if (chunk !== undefined) return chunk;
+      await this.#change();
     }
+  }
+
+  #take(cursor: Cursor): Uint8Array | null | undefined {
+    if (cursor.gone) throw abortError();
+    if (this.#phase === 'failed') throw this.#error;
+    if (cursor.index < this.#count) {
+      const chunk = this.#chunks[cursor.index - this.#first]!;
+      cursor.index++;
+      cursor.bytes += chunk.byteLength;
+      this.#trim();
+      this.#notify();
+      return chunk;
+    }
+    return this.#phase === 'ended' ? null : undefined;
   }
 
   async #settled(cursor: Cursor): Promise<void> {
@@ -160,9 +173,9 @@ export class Flight {
       opened = await downloader.open(request, { signal: this.#abort.signal });
       const iterator = opened.body[Symbol.asyncIterator]();
       for (;;) {
-        await this.#until(
-          () => this.#readers.size === 0 || this.#head - this.#slowest() <= windowBytes,
-        );
+        while (this.#readers.size > 0 && this.#head - this.#slowest() > windowBytes) {
+          await this.#change();
+        }
         if (this.#readers.size === 0) throw abortError();
         const step = await iterator.next();
         if (step.done) break;
@@ -250,18 +263,30 @@ export class Flight {
     this.#options.onClosed();
   }
 
+  /** Wakes whoever waits for a change; nothing to do (no promise made) when nobody does. */
   #notify(): void {
     const changed = this.#changed;
-    this.#changed = deferred();
+    if (changed === undefined) return;
+    this.#changed = undefined;
     changed.resolve();
   }
 
+  /** Settles at the next change. */
+  #change(): Promise<void> {
+    return (this.#changed ??= deferred()).promise;
+  }
+
   async #until(condition: () => boolean): Promise<void> {
-    while (!condition()) await this.#changed.promise;
+    while (!condition()) await this.#change();
   }
 }
 
-function deferred(): { promise: Promise<void>; resolve: () => void } {
+interface Deferred {
+  readonly promise: Promise<void>;
+  readonly resolve: () => void;
+}
+
+function deferred(): Deferred {
   let resolve!: () => void;
   const promise = new Promise<void>((r) => (resolve = r));
   return { promise, resolve };

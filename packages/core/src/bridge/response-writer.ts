@@ -10,6 +10,15 @@ interface HttpResponseLike extends Writable {
 const noop = () => {};
 
 /**
+ * Bytes a client may have buffered before a write waits for `drain`. A
+ * stream's own highWaterMark is often 16 KiB (Node's default for a
+ * ServerResponse) while one upstream chunk is 64 KiB: waiting at every
+ * `false` would make each chunk wait a round trip to the client before the
+ * next is read. A slow client still stops the copy once this much is queued.
+ */
+const BUFFERED_BYTES = 1024 * 1024;
+
+/**
  * The client's side of one stream: an `http.ServerResponse` (status and
  * headers, then the body) or any `Writable` (the body only). Writes wait for
  * `drain`, so a slow client slows whoever feeds it. Notices the client going
@@ -20,6 +29,8 @@ export class ResponseWriter {
   readonly #http: HttpResponseLike | undefined;
   readonly #signal: AbortSignal | undefined;
   readonly #listeners = new Set<() => void>();
+  /** Queued bytes above which a write waits for `drain`. */
+  readonly #limit: number;
   #gone = false;
 
   constructor(stream: Writable, signal?: AbortSignal) {
@@ -29,6 +40,7 @@ export class ResponseWriter {
       typeof (stream as Partial<HttpResponseLike>).writeHead === 'function'
         ? (stream as HttpResponseLike)
         : undefined;
+    this.#limit = Math.max(stream.writableHighWaterMark || 0, BUFFERED_BYTES);
     // Destroying a plain Writable with an error emits 'error'; it must not crash the process.
     if (this.#http === undefined) stream.on('error', noop);
     stream.on('close', this.#onClose);
@@ -62,10 +74,17 @@ export class ResponseWriter {
     this.#http.writeHead(status, headers);
   }
 
-  /** Writes one chunk, waiting for `drain` when the client is behind; false when it went away. */
-  write(chunk: Uint8Array): Promise<boolean> {
-    if (this.#gone) return Promise.resolve(false);
-    if (this.#stream.write(chunk)) return Promise.resolve(true);
+  /**
+   * Writes one chunk: `true` at once while the client keeps up, a promise
+   * that waits for `drain` when it is behind; false (or a promise of false)
+   * when it went away.
+   */
+  write(chunk: Uint8Array): boolean | Promise<boolean> {
+    if (this.#gone) return false;
+    const stream = this.#stream;
+    if (stream.write(chunk) || (!stream.destroyed && stream.writableLength < this.#limit)) {
+      return true;
+    }
     return new Promise((resolve) => {
       const done = (ok: boolean) => {
         this.#stream.off('drain', onDrain);

@@ -187,7 +187,9 @@ class StreamerImpl implements Streamer {
       status = framing.status;
       const length = framing.length;
       for (;;) {
-        let chunk = await reader.next();
+        // Synchronously while chunks are waiting (a promise per chunk is measurable at GB/s).
+        let chunk = reader.take();
+        if (chunk === undefined) chunk = await reader.next();
         if (chunk === null) break;
         if (length !== undefined && bytes + chunk.byteLength > length) {
           if (range === undefined) throw overrun(length);
@@ -196,7 +198,8 @@ class StreamerImpl implements Streamer {
         // The bytes that complete the announced length would let the client see a clean
         // end: they wait until the whole body validated. (A range is not validated.)
         if (range === undefined && bytes + chunk.byteLength === length) await reader.settled();
-        if (!(await writer.write(chunk))) throw abortError();
+        const written = writer.write(chunk);
+        if (written !== true && !(await written)) throw abortError();
         bytes += chunk.byteLength;
         // The range is complete; leaving stops whatever the upstream sends beyond it.
         if (range !== undefined && bytes === length) break;
@@ -322,7 +325,8 @@ class StreamerImpl implements Streamer {
         const body = copy.handle.createReadStream({ start, end, autoClose: false });
         try {
           for await (const chunk of body as AsyncIterable<Uint8Array>) {
-            if (!(await writer.write(chunk))) throw abortError();
+            const written = writer.write(chunk);
+            if (written !== true && !(await written)) throw abortError();
             bytes += chunk.byteLength;
           }
         } finally {
