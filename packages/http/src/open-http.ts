@@ -20,7 +20,7 @@ import { contentLength, responseMetadata } from './response-metadata.js';
 import { statusError } from './status-errors.js';
 
 /** Request headers that only this adapter decides. */
-const RESERVED = [
+const RESERVED = new Set([
   'host',
   'range',
   'if-range',
@@ -29,9 +29,9 @@ const RESERVED = [
   'proxy-authorization',
   'te',
   'upgrade',
-];
+]);
 /** Request headers that belong to the request's origin only. */
-const ORIGIN_BOUND = ['authorization', 'cookie'];
+const ORIGIN_BOUND = new Set(['authorization', 'cookie']);
 const DECODABLE: Record<string, 'gzip' | 'deflate' | 'br'> = {
   gzip: 'gzip',
   'x-gzip': 'gzip',
@@ -56,10 +56,14 @@ export async function openHttp(
     session.ownsDispatchers,
   );
   const requested = request.url;
-  let url = new URL(requested.href);
-  url.username = '';
-  url.password = '';
-  url.hash = '';
+  let url = requested;
+  // Copied only when something must be taken out: most URLs carry neither.
+  if (requested.username !== '' || requested.password !== '' || requested.hash !== '') {
+    url = new URL(requested.href);
+    url.username = '';
+    url.password = '';
+    url.hash = '';
+  }
   const initialOrigin = url.origin;
   const userinfo = userinfoAuthorization(requested);
   const scrub = (error: DownloadError) => scrubbed(error, session, userinfo);
@@ -70,16 +74,16 @@ export async function openHttp(
         url,
       });
     }
-    const visited = new Set([url.href]);
+    let visited: Set<string> | undefined;
+    let crossOrigin = false;
     let refreshed = false;
     let ranged = !session.decode && (request.offset > 0 || request.end !== undefined);
     for (;;) {
-      const headers = requestHeaders(session, request, url, initialOrigin, ranged);
+      const headers = requestHeaders(session, request, crossOrigin, ranged);
       let sent: SentCredential | undefined;
       if (headers.authorization === undefined) {
-        if (userinfo !== undefined && url.origin === initialOrigin)
-          headers.authorization = userinfo.header;
-        else {
+        if (userinfo !== undefined && !crossOrigin) headers.authorization = userinfo.header;
+        else if (session.auth.configured) {
           sent = await session.auth.authorize(url, initialOrigin, control.signal);
           if (sent) headers.authorization = sent.header;
         }
@@ -93,7 +97,9 @@ export async function openHttp(
       if (REDIRECT_STATUSES.has(status) && location !== undefined) {
         await discard(response.body, control.signal);
         const from = url;
+        visited ??= new Set([url.href]);
         url = followRedirect(url, location, visited, session.redirects);
+        crossOrigin = url.origin !== initialOrigin;
         session.log.debug('http: redirect', { status, from: redactUrl(from), to: redactUrl(url) });
         continue;
       }
@@ -205,15 +211,19 @@ export async function openHttp(
 function requestHeaders(
   session: HttpSession,
   request: OpenRequest,
-  url: URL,
-  initialOrigin: string,
+  crossOrigin: boolean,
   ranged: boolean,
 ): Record<string, string> {
   const headers: Record<string, string> = { 'user-agent': session.userAgent };
-  for (const [name, value] of Object.entries(session.headers)) headers[name] = value;
-  for (const [name, value] of Object.entries(request.headers)) headers[name.toLowerCase()] = value;
-  for (const name of RESERVED) delete headers[name];
-  if (url.origin !== initialOrigin) for (const name of ORIGIN_BOUND) delete headers[name];
+  // Names are checked while copying rather than deleted after: `delete` turns
+  // the object into a slow dictionary for undici to walk.
+  for (const name in session.headers) {
+    if (allowed(name, crossOrigin)) headers[name] = session.headers[name]!;
+  }
+  for (const name in request.headers) {
+    const lower = name.toLowerCase();
+    if (allowed(lower, crossOrigin)) headers[lower] = request.headers[name]!;
+  }
   headers['accept-encoding'] = session.decode ? 'gzip, deflate, br' : 'identity';
   if (ranged) {
     headers.range = rangeHeader(request.offset, request.end);
@@ -221,6 +231,10 @@ function requestHeaders(
     if (validator !== undefined) headers['if-range'] = validator;
   }
   return headers;
+}
+
+function allowed(name: string, crossOrigin: boolean): boolean {
+  return !RESERVED.has(name) && !(crossOrigin && ORIGIN_BOUND.has(name));
 }
 
 /** A strong ETag, else Last-Modified: what `If-Range` may carry (RFC 9110 §13.1.5). */

@@ -5,14 +5,14 @@ import { parseDigestHeaders } from './digest-header.js';
 /** Response headers never passed on: they may carry session secrets. */
 const WITHHELD = new Set(['set-cookie', 'set-cookie2', 'www-authenticate', 'proxy-authenticate']);
 /** Headers that stop being true once the body is decoded. */
-const ENCODING_HEADERS = [
+const ENCODING_HEADERS = new Set([
   'content-encoding',
   'content-length',
   'content-range',
   'content-digest',
   'repr-digest',
   'digest',
-];
+]);
 
 /** What is known about the response beyond its headers. */
 export interface MetadataFacts {
@@ -31,28 +31,34 @@ export interface MetadataFacts {
 /** The metadata the core and the streamer see, before the first body byte. */
 export function responseMetadata(raw: IncomingHttpHeaders, facts: MetadataFacts): RemoteMetadata {
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(raw)) {
+  for (const name in raw) {
+    const value = raw[name];
     if (value === undefined || WITHHELD.has(name)) continue;
+    if (facts.decoded && ENCODING_HEADERS.has(name)) continue;
     headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
-  if (facts.decoded) for (const name of ENCODING_HEADERS) delete headers[name];
-  const length = facts.decoded ? undefined : facts.length;
-  const digests = facts.decoded
-    ? undefined
-    : parseDigestHeaders(raw, { contentIsRepresentation: facts.status === 200 });
-  const size = facts.decoded ? undefined : facts.size;
-  return {
+  // Built by assignment, optional fields only when known: conditional spreads
+  // allocate a throwaway object each, for every response.
+  const metadata: { -readonly [K in keyof RemoteMetadata]: RemoteMetadata[K] } = {
     url: redactUrl(facts.url),
     offset: facts.offset,
     status: facts.status,
     headers,
-    ...(size === undefined ? {} : { size }),
-    ...(length === undefined ? {} : { length }),
-    ...(headers['content-type'] === undefined ? {} : { contentType: headers['content-type'] }),
-    ...(headers.etag === undefined ? {} : { etag: headers.etag }),
-    ...(headers['last-modified'] === undefined ? {} : { lastModified: headers['last-modified'] }),
-    ...(digests === undefined ? {} : { digests }),
   };
+  if (!facts.decoded) {
+    if (facts.size !== undefined) metadata.size = facts.size;
+    if (facts.length !== undefined) metadata.length = facts.length;
+  }
+  const contentType = headers['content-type'];
+  if (contentType !== undefined) metadata.contentType = contentType;
+  if (headers.etag !== undefined) metadata.etag = headers.etag;
+  const lastModified = headers['last-modified'];
+  if (lastModified !== undefined) metadata.lastModified = lastModified;
+  if (!facts.decoded) {
+    const digests = parseDigestHeaders(raw, { contentIsRepresentation: facts.status === 200 });
+    if (digests !== undefined) metadata.digests = digests;
+  }
+  return metadata;
 }
 
 /** A well-formed `Content-Length`, or `undefined`. */

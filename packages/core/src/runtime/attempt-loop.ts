@@ -1,6 +1,7 @@
 import type { DownloadRequest } from '../contracts/download-request.js';
 import type { DownloadResult } from '../contracts/download-result.js';
 import type { OpenFunction } from '../contracts/open-function.js';
+import type { OpenRequest } from '../contracts/open-request.js';
 import type { RemoteMetadata, RemoteResource } from '../contracts/remote-resource.js';
 import { abortError, DownloadError, toDownloadError } from '../errors/download-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
@@ -85,17 +86,19 @@ export async function runAttempts<C>(
       let reading = false;
       let received = 0;
       try {
-        resource = await context.open({
+        // Assigned rather than spread: a conditional spread allocates a throwaway object.
+        const open: Mutable<OpenRequest> = {
           url,
           offset: rangeStart + offset,
-          ...(request.range?.end === undefined ? {} : { end: request.range.end }),
-          headers: request.headers ?? {},
+          headers: request.headers ?? NO_HEADERS,
           signal: attempt.signal,
           attempt: attempts,
           maxAttempts: context.policy.maxAttempts,
-          ...(resumeFrom === undefined ? {} : { resumeFrom }),
           download: request as DownloadRequest<unknown>,
-        });
+        };
+        if (request.range?.end !== undefined) open.end = request.range.end;
+        if (resumeFrom !== undefined) open.resumeFrom = resumeFrom;
+        resource = await context.open(open);
         const metadata = resource.metadata;
         // Every attempt may bring expectations (a mirror set learns a metalink late).
         if (validation.expect(resource.expect) && offset > 0) {
@@ -160,11 +163,10 @@ export async function runAttempts<C>(
         const path = await sink.commit();
         ok = true;
         failed = false;
-        return {
+        const result: Mutable<DownloadResult<C>> = {
           context: request.context as C,
           requestedUrl: shownUrl,
           url: metadata.url,
-          ...(path === undefined ? {} : { path }),
           size: offset,
           digests,
           metadata,
@@ -172,6 +174,8 @@ export async function runAttempts<C>(
           resumedBytes,
           durationMs: Date.now() - started,
         };
+        if (path !== undefined) result.path = path;
+        return result;
       } catch (thrown) {
         const error = signal.aborted
           ? abortError(signal.reason, url)
@@ -237,6 +241,9 @@ export async function runAttempts<C>(
     resumeFrom = undefined;
   }
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
 /** Why a failed attempt's signal aborts; built once, since errors are costly. */
 const attemptFailed = new DownloadError('The attempt failed', { code: ErrorCodes.Aborted });

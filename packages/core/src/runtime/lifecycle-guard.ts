@@ -76,9 +76,10 @@ export class LifecycleGuard implements Session {
     };
     signal.addEventListener('abort', settle, { once: true });
     try {
-      const session = await this.session();
-      const resource = await raceAbort(this.protocol.open(session, request), [signal, destroyed]);
-      const body = guardedBody(resource.body, [signal, destroyed], settle);
+      const session = this.#settled ?? (await this.session());
+      const signals = [signal, destroyed];
+      const resource = await raceAbort(this.protocol.open(session, request), signals);
+      const body = guardedBody(resource.body, signals, settle);
       // A wrapper may not have read this body to its end: the attempt's end frees it.
       onAttemptEnd(signal, () => {
         if (counted) discardBody(body);

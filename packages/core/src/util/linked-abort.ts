@@ -11,32 +11,45 @@ export interface LinkedAbort {
 }
 
 export function linkedAbort(...parents: (AbortSignal | undefined)[]): LinkedAbort {
-  const controller = new AbortController();
-  const attached: AbortSignal[] = [];
-  const onAbort = function (this: AbortSignal) {
-    controller.abort(this.reason);
-    dispose();
-  };
-  function dispose() {
-    for (const parent of attached) parent.removeEventListener('abort', onAbort);
-    attached.length = 0;
-  }
-  for (const parent of parents) {
-    if (parent === undefined) continue;
-    if (parent.aborted) {
-      controller.abort(parent.reason);
-      dispose();
-      break;
+  return new Link(parents);
+}
+
+/**
+ * The link is its own listener (`handleEvent`), so one is made per attempt
+ * without a closure or an array per parent: this runs for every download.
+ */
+class Link implements LinkedAbort {
+  readonly #controller = new AbortController();
+  #parents: readonly (AbortSignal | undefined)[] | undefined;
+
+  constructor(parents: readonly (AbortSignal | undefined)[]) {
+    for (const parent of parents) {
+      if (parent?.aborted) {
+        this.#controller.abort(parent.reason);
+        return;
+      }
     }
-    parent.addEventListener('abort', onAbort);
-    attached.push(parent);
+    for (const parent of parents) parent?.addEventListener('abort', this);
+    this.#parents = parents;
   }
-  return {
-    signal: controller.signal,
-    abort(reason?: unknown) {
-      dispose();
-      controller.abort(reason);
-    },
-    dispose,
-  };
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  handleEvent(event: Event): void {
+    this.abort((event.target as AbortSignal).reason);
+  }
+
+  abort(reason?: unknown): void {
+    this.dispose();
+    this.#controller.abort(reason);
+  }
+
+  dispose(): void {
+    const parents = this.#parents;
+    if (parents === undefined) return;
+    this.#parents = undefined;
+    for (const parent of parents) parent?.removeEventListener('abort', this);
+  }
 }

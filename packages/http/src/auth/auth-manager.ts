@@ -116,6 +116,11 @@ export class AuthManager {
   }
 
   /** The `Authorization` to send to `url`, fetching a token first when the provider wants one. */
+  /** Whether any credential or token provider is configured at all. */
+  get configured(): boolean {
+    return this.#entries.length > 0;
+  }
+
   async authorize(
     url: URL,
     initialOrigin: string,
