@@ -1,0 +1,69 @@
+import { mkdtemp, readdir, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createMemoryStore, memoryAdapter } from '@dl/testkit';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createDownloaderFactory, DownloadError, ErrorCodes } from '../src/index.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'dl-sink-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const bytes = (n: number, seed = 7) =>
+  Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
+
+describe('the file sink', () => {
+  it('writes small and large files whole, replaces an existing file, leaves no temp file', async () => {
+    const store = createMemoryStore();
+    const small = bytes(1000);
+    const large = bytes(3 * 1024 * 1024, 3);
+    store.put('mem://h.test/small', small);
+    store.put('mem://h.test/large', large);
+    await using factory = createDownloaderFactory({
+      adapters: [memoryAdapter(store, { chunkSize: 64 * 1024 })],
+    });
+    await mkdir(join(dir, 'out'));
+    await writeFile(join(dir, 'out', 'small'), 'old content');
+    await factory.download({ url: 'mem://h.test/small', destination: join(dir, 'out', 'small') });
+    await factory.download({ url: 'mem://h.test/large', destination: join(dir, 'out', 'large') });
+    expect(await readFile(join(dir, 'out', 'small'))).toEqual(Buffer.from(small));
+    // equals(), not toEqual(): a deep compare of 3 MiB takes the test runner seconds.
+    expect((await readFile(join(dir, 'out', 'large'))).equals(large)).toBe(true);
+    expect((await readdir(join(dir, 'out'))).sort()).toEqual(['large', 'small']);
+  });
+
+  it('recreates a folder removed between two downloads into it', async () => {
+    const store = createMemoryStore();
+    const data = bytes(500);
+    store.put('mem://h.test/a', data);
+    await using factory = createDownloaderFactory({ adapters: [memoryAdapter(store)] });
+    const folder = join(dir, 'deep', 'folder');
+    await factory.download({ url: 'mem://h.test/a', destination: join(folder, 'one') });
+    // The sink remembers folders it made; one that vanished must be made again.
+    await rm(join(dir, 'deep'), { recursive: true });
+    await factory.download({ url: 'mem://h.test/a', destination: join(folder, 'two') });
+    expect(await readdir(folder)).toEqual(['two']);
+    expect(await readFile(join(folder, 'two'))).toEqual(Buffer.from(data));
+  });
+
+  it('fails with write-failed naming the destination when the folder cannot be made, and leaves nothing', async () => {
+    const store = createMemoryStore();
+    store.put('mem://h.test/a', bytes(500));
+    await using factory = createDownloaderFactory({ adapters: [memoryAdapter(store)] });
+    // A file where a folder should be.
+    await writeFile(join(dir, 'blocker'), 'x');
+    const destination = join(dir, 'blocker', 'inside', 'a');
+    const error = await factory.download({ url: 'mem://h.test/a', destination }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(DownloadError.isInstance(error)).toBe(true);
+    expect((error as DownloadError).code).toBe(ErrorCodes.WriteFailed);
+    expect((error as DownloadError).message).toContain(destination);
+    expect(await readdir(dir)).toEqual(['blocker']);
+  });
+});
