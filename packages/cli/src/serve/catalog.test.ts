@@ -74,6 +74,10 @@ describe('Catalog', () => {
 
   it('normalizes paths', () => {
     expect(normalizePath('/a//./b/')).toBe('a/b');
+    expect(normalizePath('/a/b.c')).toBe('a/b.c');
+    expect(normalizePath('a/b')).toBe('a/b');
+    expect(normalizePath('/.well-known/x')).toBe('.well-known/x');
+    expect(normalizePath('/a/..b')).toBe('a/..b');
     expect(normalizePath('a/../b')).toBeUndefined();
     expect(normalizePath('a\0b')).toBeUndefined();
     expect(normalizePath('/')).toBeUndefined();

@@ -191,8 +191,13 @@ function parseCatalogLine(
   };
 }
 
+/** One optional leading `/`, then segments that are not empty and do not start with a dot. */
+const NORMAL_PATH = /^\/?[^/.\0][^/\0]*(?:\/[^/.\0][^/\0]*)*$/;
+
 /** `/a//./b` → `a/b`; undefined for paths with `..`, NUL, or no file name. */
 export function normalizePath(path: string): string | undefined {
+  // Runs twice per request: a path already in normal form skips the split and join.
+  if (NORMAL_PATH.test(path)) return path.charCodeAt(0) === 0x2f ? path.slice(1) : path;
   if (path.includes('\0')) return undefined;
   const segments = path.split('/').filter((s) => s !== '' && s !== '.');
   if (segments.length === 0 || segments.includes('..')) return undefined;

@@ -14,13 +14,16 @@ export function flightKey(target: StreamTarget<unknown>): string | undefined {
   } catch {
     return undefined;
   }
-  const digests = Object.entries(target.digests ?? {})
-    .filter((entry): entry is [string, string] => typeof entry[1] === 'string')
-    .map(([algorithm, hex]) => [algorithm, hex.toLowerCase()])
-    .sort(byName);
-  const headers = Object.entries(target.headers ?? {})
-    .map(([name, value]) => [name.toLowerCase(), value])
-    .sort(byName);
+  // Computed for every request: plain loops, and no sort for the usual zero or one entry.
+  const digests: string[][] = [];
+  for (const algorithm in target.digests) {
+    const hex = (target.digests as Record<string, unknown>)[algorithm];
+    if (typeof hex === 'string') digests.push([algorithm, hex.toLowerCase()]);
+  }
+  const headers: string[][] = [];
+  for (const name in target.headers) headers.push([name.toLowerCase(), target.headers[name]!]);
+  if (digests.length > 1) digests.sort(byName);
+  if (headers.length > 1) headers.sort(byName);
   return JSON.stringify([url, target.size ?? null, digests, headers, target.cache ?? null]);
 }
 

@@ -1,31 +1,24 @@
 import type { RemoteMetadata } from '../contracts/remote-resource.js';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1): they describe one connection, never the file. */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'transfer-encoding',
-  'te',
-  'trailer',
-  'upgrade',
-]);
+const HOP_BY_HOP = ['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade'];
 
 /** Headers that carry or ask for credentials, in either direction. */
-const CREDENTIALS = new Set([
+const CREDENTIALS = [
   'set-cookie',
   'set-cookie2',
   'cookie',
   'authorization',
   'www-authenticate',
   'authentication-info',
-]);
+];
 
 /**
  * Headers about the upstream's connection, origin or framing rather than the
  * file: the streamer's own connection and framing replace them (an upstream
  * `Alt-Svc` or HSTS would otherwise be applied to the streamer's origin).
  */
-const UPSTREAM_ONLY = new Set([
+const UPSTREAM_ONLY = [
   'content-length',
   'content-range',
   'date',
@@ -35,7 +28,10 @@ const UPSTREAM_ONLY = new Set([
   'content-location',
   'location',
   'retry-after',
-]);
+];
+
+/** All of the above in one set: one lookup per header of every response. */
+const NEVER_FORWARDED = new Set([...HOP_BY_HOP, ...CREDENTIALS, ...UPSTREAM_ONLY]);
 
 /**
  * The upstream's headers that may be passed to a client: everything except
@@ -44,25 +40,24 @@ const UPSTREAM_ONLY = new Set([
  * fields fill in what a protocol without headers knows (FTP, SFTP).
  */
 export function forwardedHeaders(metadata: RemoteMetadata): Record<string, string> {
-  const named = new Set(
-    (metadata.headers.connection ?? '')
-      .split(',')
-      .map((token) => token.trim().toLowerCase())
-      .filter(Boolean),
-  );
+  const headers = metadata.headers;
+  const connection = headers.connection;
+  const named =
+    connection === undefined
+      ? undefined
+      : new Set(
+          connection
+            .split(',')
+            .map((token) => token.trim().toLowerCase())
+            .filter(Boolean),
+        );
   const out: Record<string, string> = {};
-  for (const [raw, value] of Object.entries(metadata.headers)) {
+  for (const raw in headers) {
     const name = raw.toLowerCase();
-    if (
-      HOP_BY_HOP.has(name) ||
-      named.has(name) ||
-      name.startsWith('proxy-') ||
-      CREDENTIALS.has(name) ||
-      UPSTREAM_ONLY.has(name)
-    ) {
+    if (NEVER_FORWARDED.has(name) || name.startsWith('proxy-') || named?.has(name) === true) {
       continue;
     }
-    out[name] = value;
+    out[name] = headers[raw]!;
   }
   if (out['content-type'] === undefined && metadata.contentType !== undefined)
     out['content-type'] = metadata.contentType;

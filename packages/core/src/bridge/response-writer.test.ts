@@ -38,8 +38,10 @@ describe('ResponseWriter', () => {
     // Far past the stream's own 16 KiB, but bounded: a slow client stops the copy.
     expect(sync).toBeGreaterThanOrEqual(15);
     expect(sync).toBeLessThanOrEqual(16);
+    expect(written).toBeInstanceOf(Promise);
+    const waiting = written as Promise<boolean>;
     let settled = false;
-    void written.then(() => (settled = true));
+    void waiting.then(() => (settled = true));
     await new Promise((resolve) => setImmediate(resolve));
     expect(settled).toBe(false);
     // Draining takes rounds: each released write lets the stream hand over the next.
@@ -47,7 +49,7 @@ describe('ResponseWriter', () => {
       client.release();
       await new Promise((resolve) => setImmediate(resolve));
     }
-    expect(await written).toBe(true);
+    expect(await waiting).toBe(true);
     expect(client.taken()).toBe((sync + 1) * chunk.byteLength);
     writer.close();
   });
