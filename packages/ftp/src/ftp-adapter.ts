@@ -70,10 +70,6 @@ export function ftp(options: FtpAdapterOptions = {}): ProtocolAdapter<FtpSession
       if (signal.aborted) throw abortError(signal.reason, url);
       const target = internals.target(url);
       const lease = await internals.pool.acquire(target.poolHost, target.poolKey, target, signal);
-      if (signal.aborted) {
-        lease.release();
-        throw abortError(signal.reason, url);
-      }
       return transfer(internals, lease, target, request);
     },
     toJSON() {

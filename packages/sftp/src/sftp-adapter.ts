@@ -69,10 +69,6 @@ export function sftp(options: SftpAdapterOptions = {}): ProtocolAdapter<SftpSess
       if (signal.aborted) throw abortError(signal.reason, url);
       const target = internals.target(url);
       const lease = await internals.pool.acquire(target.poolHost, target.poolKey, target, signal);
-      if (signal.aborted) {
-        lease.release();
-        throw abortError(signal.reason, url);
-      }
       return transfer(internals, lease, target, request);
     },
     toJSON() {

@@ -49,6 +49,25 @@ const never = new AbortController().signal;
 setMaxListeners(0, never);
 
 describe('ConnectionPool', () => {
+  it('does not lend a connection opened after its caller gave up, and keeps it for the next one', async () => {
+    // The fake driver ignores the signal, as a connect that is past its last await would.
+    const d = driver(30);
+    const pool = new ConnectionPool(d, { limit: 1, idleTimeoutMs: 10_000, keepAliveIntervalMs: 0 });
+    const controller = new AbortController();
+    const acquiring = pool.acquire('h', 'k', 'k', controller.signal);
+    setTimeout(() => controller.abort(), 5);
+    const error = await acquiring.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(DownloadError.isInstance(error) && error.code).toBe(ErrorCodes.Aborted);
+    expect(pool.idleCount('h')).toBe(1);
+    const next = await pool.acquire('h', 'k', 'k', never);
+    expect(next.reused).toBe(true);
+    next.release();
+    await pool.close();
+  });
+
   it('never has more than the limit open per host under contention, and reuses connections', async () => {
     const d = driver();
     const pool = new ConnectionPool(d, { limit: 3, idleTimeoutMs: 10_000, keepAliveIntervalMs: 0 });

@@ -118,7 +118,9 @@ export class ConnectionPool<C, S> {
 
   /**
    * Lends a connection for `key` at `host`: an idle one with that key, a new
-   * one made from `spec`, or the next one freed.
+   * one made from `spec`, or the next one freed. Never resolves for a caller
+   * whose `signal` aborted: a connection opened just as it gave up goes back
+   * to the pool.
    */
   async acquire(host: string, key: string, spec: S, signal: AbortSignal): Promise<Lease<C>> {
     for (;;) {
@@ -150,7 +152,12 @@ export class ConnectionPool<C, S> {
           this.#end(fresh, false);
           throw closedError();
         }
-        return this.#lend(fresh, false);
+        const lease = this.#lend(fresh, false);
+        if (signal.aborted) {
+          lease.release();
+          throw abortError(signal.reason);
+        }
+        return lease;
       }
       const other = state.idle.findIndex((candidate) => candidate.key !== key);
       if (other >= 0) {
