@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,7 +8,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { generatedContent, startHttpFixture, type HttpFixture } from '@dl/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseJsonOutput, runDl } from './run-dl.js';
+import { DL_BIN, parseJsonOutput, runDl } from './run-dl.js';
 
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 
@@ -261,6 +263,45 @@ describe('dl get', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/not-found/);
     expect(run.stderr).toMatch(/1 failed/);
+  });
+
+  it('fails a file the disk takes only part of (a short write), and never renames it into place', async () => {
+    const out = await fresh('out-short');
+    const manifest = [
+      line('/pkgs/a.bin', 'a.bin'), // 1,000 bytes: fits under the limit
+      line('/pkgs/sub/d.bin', 'd.bin'), // 5,000 bytes: the small-file path
+      line('/pkgs/b.bin', 'b.bin'), // 70,000 bytes: the buffered path
+    ].join('\n');
+    await writeFile(join(dir, 'short.jsonl'), manifest);
+    // A file size limit of 2 KiB: write() then writes less than asked and reports no error.
+    const child = spawn(
+      'bash',
+      [
+        '-c',
+        'ulimit -f 2 && exec "$0" "$@"',
+        process.execPath,
+        DL_BIN,
+        'get',
+        '-i',
+        'short.jsonl',
+        '-o',
+        out,
+        '--json',
+      ],
+      { cwd: dir, env: { ...process.env, NO_COLOR: '1' } },
+    );
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
+    const [code] = (await once(child, 'close')) as [number | null];
+    expect(code).toBe(1);
+    const { records } = parseJsonOutput(stdout);
+    const failed = records.filter((r) => !r.ok).map((r) => r.path);
+    expect(failed.sort()).toEqual([join(out, 'b.bin'), join(out, 'd.bin')]);
+    for (const r of records.filter((r) => !r.ok)) {
+      expect(r.error).toMatchObject({ code: 'write-failed' });
+    }
+    expect(await readdir(out)).toEqual(['a.bin']);
+    expect(await readFile(join(out, 'a.bin'))).toEqual(Buffer.from(files.get('/pkgs/a.bin')!));
   });
 });
 

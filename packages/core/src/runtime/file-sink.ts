@@ -122,7 +122,9 @@ export class FileSink implements Sink {
       }
       temp = this.#tempName(dir);
       fd = openSync(temp, 'wx');
-      if (this.#pendingBytes > 0) writevSync(fd, this.#pending);
+      if (this.#pendingBytes > 0) {
+        checkWhole(writevSync(fd, this.#pending), this.#pendingBytes);
+      }
       closeSync(fd);
       fd = undefined;
       renameSync(temp, this.destination);
@@ -160,10 +162,11 @@ export class FileSink implements Sink {
     if (this.#pendingBytes === 0) return;
     if (this.#handle === undefined) await this.#open();
     const chunks = this.#pending;
+    const bytes = this.#pendingBytes;
     this.#pending = [];
     this.#pendingBytes = 0;
     try {
-      await this.#handle!.writev(chunks);
+      checkWhole((await this.#handle!.writev(chunks)).bytesWritten, bytes);
     } catch (error) {
       throw writeFailed(error, this.destination);
     }
@@ -219,6 +222,18 @@ async function makeDir(dir: string, destination: string): Promise<void> {
 function rememberDir(dir: string): void {
   if (knownDirs.size >= KNOWN_DIRS_MAX) knownDirs.clear();
   knownDirs.add(dir);
+}
+
+/**
+ * writev on a regular file writes less than asked only when the disk or a
+ * limit is full, and says so with no error: a file cut short must never be
+ * renamed into place.
+ */
+function checkWhole(written: number, expected: number): void {
+  if (written === expected) return;
+  throw Object.assign(new Error(`short write: ${written} of ${expected} bytes`), {
+    code: 'short-write',
+  });
 }
 
 function closeQuietly(fd: number): void {
