@@ -7,6 +7,7 @@ export {
 } from './errors/download-error.js';
 export { ValidationError, type ValidationErrorOptions } from './errors/validation-error.js';
 export { redactText, redactUrl } from './util/redact.js';
+export { CERTIFICATE_ERROR_CODES } from './util/certificate-codes.js';
 
 export { DIGEST_HEX_LENGTHS, type DigestAlgorithm, type Digests } from './contracts/digests.js';
 export type { DownloadRequest } from './contracts/download-request.js';

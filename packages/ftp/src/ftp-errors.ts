@@ -1,20 +1,11 @@
-import { DownloadError, ErrorCodes, abortError, redactText, toDownloadError } from '@dl/core';
-
-/** Node's codes for a certificate that did not verify. */
-const CERTIFICATE_CODES = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'CERT_UNTRUSTED',
-  'CERT_REJECTED',
-  'CERT_SIGNATURE_FAILURE',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-  'HOSTNAME_MISMATCH',
-]);
+import {
+  CERTIFICATE_ERROR_CODES,
+  DownloadError,
+  ErrorCodes,
+  abortError,
+  redactText,
+  toDownloadError,
+} from '@dl/core';
 
 /** basic-ftp's messages for a connection that broke (it gives them no code). */
 const BROKEN_CONNECTION =
@@ -88,7 +79,7 @@ export function toFtpError(error: unknown, url: URL, secrets: readonly string[])
     });
   }
   const code = (error as { code?: unknown } | undefined)?.code;
-  if (typeof code === 'string' && CERTIFICATE_CODES.has(code)) {
+  if (typeof code === 'string' && CERTIFICATE_ERROR_CODES.has(code)) {
     return new DownloadError(`The FTPS server's certificate could not be verified (${code})`, {
       code: ErrorCodes.UntrustedServer,
       cause,

@@ -1,21 +1,13 @@
-import { DownloadError, ErrorCodes, abortError, toDownloadError } from '@dl/core';
+import {
+  CERTIFICATE_ERROR_CODES,
+  DownloadError,
+  ErrorCodes,
+  abortError,
+  toDownloadError,
+} from '@dl/core';
 
-/** Certificate checks that failed: the server is not who it claims. */
-const UNTRUSTED = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'CERT_UNTRUSTED',
-  'CERT_REJECTED',
-  'CERT_SIGNATURE_FAILURE',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-  'HOSTNAME_MISMATCH',
-  'UND_ERR_PRX_TLS',
-]);
+/** Certificate checks that failed: the server is not who it claims (a proxy's included). */
+const UNTRUSTED = new Set([...CERTIFICATE_ERROR_CODES, 'UND_ERR_PRX_TLS']);
 
 /** TLS alerts by which the server refused our client certificate (or its absence). */
 export const CLIENT_CERT_REFUSED: ReadonlySet<string> = new Set([
