@@ -18,11 +18,12 @@ import {
   startHttpFixture,
   waitFor,
   type HttpFixture,
+  seededRandom,
 } from '@dl/testkit';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MirrorListError, mirrors, type MirrorsOptions } from './index.js';
 import { hashes, metalink3, metalink4 } from './test-support/documents.js';
-import { content, rejection, seeded, tempDir } from './test-support/mirror-fixtures.js';
+import { content, rejection, tempDir } from './test-support/mirror-fixtures.js';
 
 const fast = { maxAttempts: 4, baseDelayMs: 5, maxDelayMs: 40 };
 
@@ -365,7 +366,7 @@ describe('strategies', () => {
       {
         sets: { repo: { mirrors: [a.url('/repo/'), b.url('/repo/')] } },
         strategy,
-        random: seeded(7),
+        random: seededRandom(7),
       },
       { total: 4 },
     );

@@ -25,11 +25,12 @@ import {
   type ResourceCounts,
   type RunningSshd,
   type RunningVsftpd,
+  seededRandom,
 } from '@dl/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { watchDestinations, type ExpectedFile } from './support/destination-watcher.js';
 import { writeServed } from './support/served-files.js';
-import { seeded, sha256, sha256OfFile, tempFilesUnder } from './support/tree.js';
+import { sha256, sha256OfFile, tempFilesUnder } from './support/tree.js';
 
 const SIZE = 64 * 1024;
 /** 500 transfers, all in flight at once. */
@@ -164,7 +165,7 @@ describe('random aborts during 500 concurrent transfers', () => {
   });
 
   it('50 aborts (request signals, batch signals, break) leak nothing and leave no temp file; a last run completes the rest', async () => {
-    const random = seeded(2024);
+    const random = seededRandom(2024);
     const done = new Set<string>();
     const expected = new Map<string, ExpectedFile>(
       entries.map((e) => [e.destination, { size: SIZE, sha256: e.sha256 }]),

@@ -18,11 +18,12 @@ import {
   type FaultKind,
   type FaultProxy,
   type FaultSchedule,
+  seededRandom,
 } from '@dl/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { watchDestinations, type ExpectedFile } from './support/destination-watcher.js';
 import { IDLE_MS, PROTOCOLS, startSites, type Protocol, type Sites } from './support/sites.js';
-import { seeded, sha256, sha256OfFile, tempFilesUnder } from './support/tree.js';
+import { sha256, sha256OfFile, tempFilesUnder } from './support/tree.js';
 
 /** 2,000 downloads in all. */
 const FILES: Record<Protocol, number> = { http: 700, ftp: 650, sftp: 650 };
@@ -64,7 +65,7 @@ describe('the fault suite: 2,000 downloads over HTTP, FTP and SFTP through fault
   beforeAll(async () => {
     sites = await startSites(MIRRORS, (protocol) => schedule(protocol));
     dir = await mkdtemp(join(tmpdir(), 'dl-faults-'));
-    const random = seeded(7);
+    const random = seededRandom(7);
     for (const protocol of PROTOCOLS) {
       await mkdir(join(dir, protocol));
       for (let i = 0; i < FILES[protocol]; i++) {

@@ -39,6 +39,7 @@ export {
   type FaultProxy,
   type FaultProxyStats,
 } from './fault-proxy/fault-proxy.js';
+export { seededRandom } from './fault-proxy/fault-plan.js';
 export type {
   FaultProxyOptions,
   FaultSchedule,

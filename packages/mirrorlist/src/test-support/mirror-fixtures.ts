@@ -19,18 +19,6 @@ export async function tempDir(): Promise<{ path: string; remove: () => Promise<v
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }
 
-/** A deterministic source of randomness (mulberry32), so spread tests do not flake. */
-export function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Awaits a promise expected to reject and returns the rejection. */
 export async function rejection(promise: Promise<unknown>): Promise<unknown> {
   try {

@@ -25,15 +25,3 @@ export async function sha256OfFile(path: string): Promise<string | undefined> {
 export function sha256(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
-
-/** A seeded generator (mulberry32) for reproducible sizes and moments. */
-export function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
