@@ -48,10 +48,9 @@ export function killAll(pids: readonly number[], signal: NodeJS.Signals = 'SIGKI
   return killed;
 }
 
-/** How many descriptors the processes hold open on files under `folder` (Linux `/proc/PID/fd`). */
-export function openFilesUnder(pids: readonly number[], folder: string): number {
-  const prefix = folder.endsWith('/') ? folder : `${folder}/`;
-  let count = 0;
+/** What each descriptor the processes hold open points at (Linux `/proc/PID/fd`): paths, `socket:[inode]`… */
+export function descriptorTargets(pids: readonly number[]): string[] {
+  const targets: string[] = [];
   for (const pid of pids) {
     let fds: string[];
     try {
@@ -61,11 +60,17 @@ export function openFilesUnder(pids: readonly number[], folder: string): number 
     }
     for (const fd of fds) {
       try {
-        if (readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith(prefix)) count++;
+        targets.push(readlinkSync(`/proc/${pid}/fd/${fd}`));
       } catch {
         // Closed meanwhile.
       }
     }
   }
-  return count;
+  return targets;
+}
+
+/** How many descriptors the processes hold open on files under `folder`. */
+export function openFilesUnder(pids: readonly number[], folder: string): number {
+  const prefix = folder.endsWith('/') ? folder : `${folder}/`;
+  return descriptorTargets(pids).filter((target) => target.startsWith(prefix)).length;
 }

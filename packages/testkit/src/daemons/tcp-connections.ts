@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { descriptorTargets } from './process-tree.js';
 
 const ESTABLISHED = '01';
 const LISTEN = '0A';
@@ -32,21 +33,9 @@ function socketsOnLocalPort(port: number, state: string, maxPort = port): number
 /** Inodes of the sockets the processes hold open. */
 function socketsOf(pids: readonly number[]): Set<string> {
   const inodes = new Set<string>();
-  for (const pid of pids) {
-    let fds: string[];
-    try {
-      fds = readdirSync(`/proc/${pid}/fd`);
-    } catch {
-      continue;
-    }
-    for (const fd of fds) {
-      try {
-        const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-        if (match?.[1] !== undefined) inodes.add(match[1]);
-      } catch {
-        // Closed meanwhile.
-      }
-    }
+  for (const target of descriptorTargets(pids)) {
+    const match = /^socket:\[(\d+)\]$/.exec(target);
+    if (match?.[1] !== undefined) inodes.add(match[1]);
   }
   return inodes;
 }
