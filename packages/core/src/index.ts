@@ -43,7 +43,14 @@ export type {
 
 export { createDownloaderFactory } from './runtime/downloader-factory.js';
 export { Scheduler, type SchedulerRunner, type PlacedRequest } from './runtime/scheduler.js';
-export { Limiter, type Permit } from './runtime/limiter.js';
+export { Limiter, localBudget } from './runtime/limiter.js';
+export type {
+  AdmissionBudget,
+  BudgetInit,
+  BudgetProvider,
+  HostSignal,
+  Permit,
+} from './contracts/admission-budget.js';
 export { TEMP_SUFFIX } from './runtime/file-sink.js';
 export { fileAdapter, type FileAdapterOptions } from './adapters/file-adapter.js';
 export { VERSION } from './util/version.js';

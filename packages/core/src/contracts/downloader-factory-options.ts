@@ -1,3 +1,4 @@
+import type { BudgetProvider } from './admission-budget.js';
 import type { Limits } from './limits.js';
 import type { Logger } from './logger.js';
 import type { OpenInterceptor } from './open-function.js';
@@ -11,6 +12,14 @@ export interface DownloaderFactoryOptions {
   readonly adapters: readonly ProtocolAdapter<any>[];
   /** Concurrency limits. @default { total: 16, perHost: 8 } */
   readonly limits?: Limits;
+  /**
+   * Builds the admission budget that every transfer asks for a permit: the
+   * in-process limiter by default; `@dl/bullmq`'s Redis budget shares the
+   * per-host limits (and host pauses) across a fleet of workers. Code, not
+   * configuration: it is not part of `toJSON()`, and each process passes its own.
+   * @default the in-process limiter over `limits`
+   */
+  readonly budget?: BudgetProvider;
   /** Retry policy. @default { maxAttempts: 5, baseDelayMs: 200, maxDelayMs: 30000 } */
   readonly retry?: RetryOptions;
   /** Behaviours composed around `open`, outermost first (mirror failover, auth, rate limits). @default [] */

@@ -13,14 +13,14 @@ import { Validation } from '../validation/validation.js';
 import { backoffDelay, sleep, type RetryPolicy } from './backoff.js';
 import { endAttempt } from './attempt-end.js';
 import { discardBody } from './guarded-body.js';
-import type { Limiter, Permit } from './limiter.js';
+import type { AdmissionBudget, Permit } from '../contracts/admission-budget.js';
 import type { ProgressHub } from './progress-hub.js';
 import type { Sink } from './sink.js';
 
 /** What the attempt loop needs from its factory. */
 export interface AttemptContext {
   readonly open: OpenFunction;
-  readonly limiter: Limiter;
+  readonly budget: AdmissionBudget;
   readonly policy: RetryPolicy;
   readonly progress: ProgressHub;
   /** Whether the adapter serving `url` can start at an offset. */
@@ -78,7 +78,7 @@ export async function runAttempts<C>(
   try {
     for (;;) {
       attempts++;
-      permit ??= await context.limiter.acquire(origin, signal);
+      permit ??= await context.budget.acquire(origin, signal);
       const attempt = linkedAbort(signal);
       let failed = true;
       const attemptStart = Date.now();

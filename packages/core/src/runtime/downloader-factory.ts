@@ -19,7 +19,8 @@ import { retryPolicy } from './backoff.js';
 import { ChannelSink } from './channel-sink.js';
 import { FileSink } from './file-sink.js';
 import { LifecycleGuard } from './lifecycle-guard.js';
-import { Limiter, type Permit } from './limiter.js';
+import type { AdmissionBudget, Permit } from '../contracts/admission-budget.js';
+import { localBudget } from './limiter.js';
 import { ProgressHub } from './progress-hub.js';
 import { checkRequest } from './request-check.js';
 import { Scheduler, type PlacedRequest } from './scheduler.js';
@@ -48,13 +49,15 @@ class Factory implements DownloaderFactory {
   readonly #guards = new Map<string, LifecycleGuard>();
   /** Schemes served by interceptors, with whether they resume. */
   readonly #virtual = new Map<string, boolean>();
-  readonly #limiter: Limiter;
+  readonly #budget: AdmissionBudget;
+  readonly #limits: { readonly total: number; readonly perHost: number };
   readonly #attempts: AttemptContext;
   readonly #scheduler: Scheduler;
   readonly #progress = new ProgressHub();
   readonly #destroyer = new AbortController();
   readonly #inFlight = new Set<Promise<unknown>>();
   #closing: Promise<void> | undefined;
+  #budgetClosed: Promise<void> | undefined;
   readonly #options: DownloaderFactoryOptions;
 
   constructor(options: DownloaderFactoryOptions) {
@@ -94,16 +97,22 @@ class Factory implements DownloaderFactory {
       }
     }
     this.schemes = [...this.#guards.keys(), ...this.#virtual.keys()];
-    this.#limiter = new Limiter(total, perHost, (origin) => {
-      const scheme = origin.slice(0, origin.indexOf(':'));
-      // A virtual scheme spreads over many real sources, each limited on its own.
-      if (this.#virtual.has(scheme)) return Infinity;
-      return this.#guards.get(scheme)?.maxTransfers(origin);
+    this.#limits = { total, perHost };
+    this.#budget = (options.budget ?? localBudget)({
+      total,
+      perHost,
+      limitFor: (origin) => {
+        const scheme = origin.slice(0, origin.indexOf(':'));
+        // A virtual scheme spreads over many real sources, each limited on its own.
+        if (this.#virtual.has(scheme)) return total;
+        const cap = this.#guards.get(scheme)?.maxTransfers(origin);
+        return cap === undefined ? perHost : Math.max(1, Math.min(perHost, cap));
+      },
     });
     const base: OpenFunction = (request) => this.#guardFor(request.url).open(request);
     this.#attempts = {
       open: composeOpen(base, options.interceptors ?? [], { log: context.log }),
-      limiter: this.#limiter,
+      budget: this.#budget,
       policy: retryPolicy(options.retry),
       progress: this.#progress,
       canResume: (url) =>
@@ -111,7 +120,7 @@ class Factory implements DownloaderFactory {
         this.#virtual.get(schemeOf(url)) ??
         false,
     };
-    this.#scheduler = new Scheduler(this.#limiter, {
+    this.#scheduler = new Scheduler(this.#budget, {
       place: (request) => this.#place(request),
       run: (request, placed, permit, signal) => this.#run(request, placed, permit, signal),
     });
@@ -201,8 +210,17 @@ class Factory implements DownloaderFactory {
     this.#closing ??= (async () => {
       while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
       await Promise.allSettled([...new Set(this.#guards.values())].map((g) => g.close()));
+      await this.#closeBudget();
     })();
     return this.#closing;
+  }
+
+  /** The budget is closed once, after the last transfer gave its permit back. */
+  #closeBudget(): Promise<void> {
+    this.#budgetClosed ??= Promise.resolve(this.#budget.close?.()).catch((error: unknown) => {
+      (this.#options.logger ?? silent).warn('closing the admission budget failed', { error });
+    });
+    return this.#budgetClosed;
   }
 
   async destroy(): Promise<void> {
@@ -214,6 +232,7 @@ class Factory implements DownloaderFactory {
       await Promise.allSettled([...new Set(this.#guards.values())].map((g) => g.destroy()));
       while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
       await closing?.catch(() => {});
+      await this.#closeBudget();
     })();
     return this.#closing;
   }
@@ -226,7 +245,7 @@ class Factory implements DownloaderFactory {
     const policy = this.#attempts.policy;
     return {
       dl: 1,
-      limits: { total: this.#limiter.total, perHost: this.#limiter.perHost },
+      limits: { ...this.#limits },
       retry: {
         maxAttempts: policy.maxAttempts,
         baseDelayMs: policy.baseDelayMs,

@@ -1,10 +1,10 @@
+import type {
+  AdmissionBudget,
+  BudgetInit,
+  BudgetProvider,
+  Permit,
+} from '../contracts/admission-budget.js';
 import { abortError } from '../errors/download-error.js';
-
-/** One admitted transfer: a total slot and a slot at one origin. Released once. */
-export interface Permit {
-  readonly origin: string;
-  release(): void;
-}
 
 interface Waiter {
   origin: string;
@@ -14,36 +14,33 @@ interface Waiter {
   onAbort: (() => void) | undefined;
 }
 
+/** The default {@link BudgetProvider}: an in-process {@link Limiter}. */
+export const localBudget: BudgetProvider = (init) => new Limiter(init);
+
 /**
- * Counts transfers in flight, in total and per origin, and hands out permits
- * in FIFO order. Per-origin state exists only while an origin has transfers
- * or waiters, so memory does not grow with the number of hosts ever seen.
+ * The in-process {@link AdmissionBudget}: counts transfers in flight, in
+ * total and per origin, and hands out permits in FIFO order, synchronously
+ * when a slot is free. Per-origin state exists only while an origin has
+ * transfers or waiters, so memory does not grow with the number of hosts
+ * ever seen.
  */
-export class Limiter {
+export class Limiter implements AdmissionBudget {
   #active = 0;
   readonly #perOrigin = new Map<string, number>();
   readonly #waiters: Waiter[] = [];
   readonly #listeners = new Set<() => void>();
+  readonly total: number;
+  readonly perHost: number;
+  readonly #limitFor: (origin: string) => number;
 
-  constructor(
-    readonly total: number,
-    readonly perHost: number,
-    private readonly originCap: (origin: string) => number | undefined = () => undefined,
-  ) {}
+  constructor(init: BudgetInit) {
+    this.total = init.total;
+    this.perHost = init.perHost;
+    this.#limitFor = init.limitFor;
+  }
 
   get active(): number {
     return this.#active;
-  }
-
-  /**
-   * How many transfers `origin` may have at once now: the per-host limit, or
-   * less when the origin's cap says so; a cap of `Infinity` exempts the origin
-   * from the per-host limit (it is not a host but a set of them).
-   */
-  limitFor(origin: string): number {
-    const cap = this.originCap(origin);
-    if (cap === Infinity) return this.total;
-    return Math.max(1, Math.min(this.perHost, cap ?? Infinity));
   }
 
   /** True when a transfer to `origin` could start now without waiting. */
@@ -83,7 +80,7 @@ export class Limiter {
   }
 
   #fits(origin: string): boolean {
-    return this.#active < this.total && (this.#perOrigin.get(origin) ?? 0) < this.limitFor(origin);
+    return this.#active < this.total && (this.#perOrigin.get(origin) ?? 0) < this.#limitFor(origin);
   }
 
   #grant(origin: string): Permit {

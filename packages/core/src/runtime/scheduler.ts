@@ -4,7 +4,7 @@ import type { DownloadOutcome, DownloadResult } from '../contracts/download-resu
 import type { DownloadAllOptions } from '../contracts/downloader-factory.js';
 import { abortError, DownloadError, toDownloadError } from '../errors/download-error.js';
 import { linkedAbort, type LinkedAbort } from '../util/linked-abort.js';
-import type { Limiter, Permit } from './limiter.js';
+import type { AdmissionBudget, Permit } from '../contracts/admission-budget.js';
 
 /** A request the scheduler can place: its parsed URL and the origin it counts against. */
 export interface PlacedRequest {
@@ -28,13 +28,16 @@ export interface SchedulerRunner {
 /**
  * Admission control for batches: pulls requests lazily from any iterable as
  * slots free up (never more than `lookAhead` waiting), starts each one only
- * when the total and its origin's limit allow, and yields outcomes in
- * completion order. Memory is bounded by the limits, not by the number of
- * requests.
+ * when its budget grants a permit, and yields outcomes in completion order.
+ * Memory is bounded by the limits, not by the number of requests.
+ *
+ * A budget that can answer at once (`tryAcquire`, the in-process limiter) is
+ * asked synchronously, with no promise per request; any other is asked with
+ * `acquire` for every waiting request, and its own queue decides the order.
  */
 export class Scheduler {
   constructor(
-    private readonly limiter: Limiter,
+    private readonly limiter: AdmissionBudget,
     private readonly runner: SchedulerRunner,
   ) {}
 
@@ -51,6 +54,8 @@ export class Scheduler {
 interface Waiting<C> {
   readonly request: DownloadRequest<C>;
   readonly placed: PlacedRequest;
+  /** Its permit was asked for (budgets without `tryAcquire`). */
+  asked?: boolean;
 }
 
 class Batch<C> implements AsyncIterableIterator<DownloadOutcome<C>> {
@@ -69,7 +74,7 @@ class Batch<C> implements AsyncIterableIterator<DownloadOutcome<C>> {
   #closed: Promise<void> | undefined;
 
   constructor(
-    private readonly limiter: Limiter,
+    private readonly limiter: AdmissionBudget,
     private readonly runner: SchedulerRunner,
     requests: Iterable<DownloadRequest<C>> | AsyncIterable<DownloadRequest<C>>,
     options: DownloadAllOptions,
@@ -159,6 +164,11 @@ class Batch<C> implements AsyncIterableIterator<DownloadOutcome<C>> {
     // let them pile up; the running cap keeps memory bounded regardless.
     const outstanding = () =>
       Math.max(this.#outcomes.length, this.#running.size - this.limiter.total * 3);
+    if (this.limiter.tryAcquire === undefined) {
+      this.#ask();
+      this.#pull(outstanding);
+      return;
+    }
     for (let i = 0; i < this.#waiting.length && outstanding() < this.limiter.total;) {
       const next = this.#waiting[i]!;
       const permit = this.limiter.tryAcquire(next.placed.origin);
@@ -206,7 +216,10 @@ class Batch<C> implements AsyncIterableIterator<DownloadOutcome<C>> {
       this.#take(step);
       // A request that found a free slot starts now, before we read further ahead.
       const last = this.#waiting.at(-1);
-      if (last !== undefined) {
+      if (last === undefined) continue;
+      if (this.limiter.tryAcquire === undefined) {
+        this.#ask();
+      } else {
         const permit = this.limiter.tryAcquire(last.placed.origin);
         if (permit !== undefined) {
           this.#waiting.pop();
@@ -214,6 +227,31 @@ class Batch<C> implements AsyncIterableIterator<DownloadOutcome<C>> {
         }
       }
     }
+  }
+
+  /** Asks an asynchronous budget for a permit for every waiting request not yet asked for. */
+  #ask(): void {
+    for (const next of this.#waiting) {
+      if (next.asked) continue;
+      next.asked = true;
+      this.limiter.acquire(next.placed.origin, this.#abort.signal).then(
+        (permit) => {
+          this.#unwait(next);
+          if (this.#closed !== undefined || this.#abort.signal.aborted) permit.release();
+          else this.#start(next, permit);
+        },
+        (error: unknown) => {
+          this.#unwait(next);
+          if (!this.#abort.signal.aborted)
+            this.#settle(next.request, undefined, toDownloadError(error));
+        },
+      );
+    }
+  }
+
+  #unwait(waiting: Waiting<C>): void {
+    const index = this.#waiting.indexOf(waiting);
+    if (index >= 0) this.#waiting.splice(index, 1);
   }
 
   #take(step: IteratorResult<DownloadRequest<C>>): void {

@@ -1,0 +1,95 @@
+/**
+ * One admitted transfer: a slot of the total and a slot at one origin.
+ * Whoever holds it gives it back exactly once; a second `release()` does
+ * nothing, so a cleanup path may call it without knowing whether another
+ * already did.
+ */
+export interface Permit {
+  /** The origin (`scheme://host:port`) the permit counts against. */
+  readonly origin: string;
+  /** Gives the slots back. Idempotent. */
+  release(): void;
+}
+
+/**
+ * What a host said about its load, reported to the budget by the download
+ * that saw it, so every download of the factory (or of a fleet, when the
+ * budget is shared) can be polite to that host, not only the one that saw it.
+ */
+export interface HostSignal {
+  /**
+   * `throttled`: the host asked us to slow down (HTTP 429/503, FTP 421).
+   * `refused`: the connection was refused or reset before any answer.
+   */
+  readonly kind: 'throttled' | 'refused';
+  /** The host's own hint (Retry-After), when it gave one. */
+  readonly retryAfterMs?: number;
+  /** Short words for operators, e.g. `HTTP 429`. */
+  readonly reason: string;
+}
+
+/**
+ * What a budget is built from: the factory's limits, and each origin's
+ * limit as the factory sees it (the per-host limit, lowered by an adapter
+ * that learned the server allows fewer, e.g. after FTP 421; the total for a
+ * virtual scheme such as `mirror://`, which is not one host).
+ */
+export interface BudgetInit {
+  /** Transfers at once in this process. */
+  readonly total: number;
+  /** The configured per-host limit. */
+  readonly perHost: number;
+  /** The most transfers `origin` may have at once now. Cheap; call it freely. */
+  limitFor(origin: string): number;
+}
+
+/**
+ * Admission: who may start a transfer now. The scheduler, the attempt loop
+ * (again after each backoff) and `open()` ask it for a permit before every
+ * transfer and give the permit back when the transfer is over.
+ *
+ * The in-process limiter is the default. Another implementation may keep
+ * the per-host counts elsewhere (Redis, for a fleet of workers sharing one
+ * per-host budget) and answer asynchronously; everything above it works
+ * unchanged. An implementation must guarantee:
+ *
+ * - a granted permit counts until it is released, and never more transfers
+ *   than `total` hold permits of this budget at once;
+ * - `acquire` honours its signal: once the signal aborts, the promise
+ *   rejects with an `aborted` `DownloadError` and the budget holds nothing
+ *   for it (a permit granted in the same instant is released);
+ * - waiting for a full origin does not hold up requests for other origins;
+ * - `acquire` rejects only on abort or when the budget can never grant
+ *   (closed, misconfigured); passing trouble (a lost connection to a shared
+ *   store) is waited out, not thrown.
+ */
+export interface AdmissionBudget {
+  /** Transfers at once in this process; the scheduler sizes its look-ahead from it. */
+  readonly total: number;
+  /** Permits of this budget held in this process now. */
+  readonly active: number;
+  /**
+   * A permit now, or `undefined` when it would have to wait. Optional: a
+   * budget that must ask elsewhere leaves it out, and callers use `acquire`.
+   * Must not have side effects when it answers `undefined`.
+   */
+  tryAcquire?(origin: string): Permit | undefined;
+  /** A permit for one transfer to `origin`, waiting in line when the limits are reached. */
+  acquire(origin: string, signal?: AbortSignal): Promise<Permit>;
+  /** Calls `listener` after any permit of this budget was released. Returns an unsubscribe function. */
+  onRelease(listener: () => void): () => void;
+  /**
+   * A download saw the host ask for less load. Optional; a budget that
+   * implements it pauses new transfers to `origin` for every download it
+   * admits (transfers in flight go on) and may lower the origin's limit.
+   */
+  hostSignal?(origin: string, signal: HostSignal): void;
+  /** Releases what the budget holds outside this process (leases, timers). Called once by the factory's `close()`/`destroy()`. */
+  close?(): Promise<void>;
+}
+
+/**
+ * Builds a factory's budget. Passed as `budget` in the factory options (code,
+ * never part of the plain-data configuration: each process passes its own).
+ */
+export type BudgetProvider = (init: BudgetInit) => AdmissionBudget;

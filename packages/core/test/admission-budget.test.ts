@@ -1,0 +1,99 @@
+import { createMemoryStore, memoryAdapter } from '@dl/testkit';
+import { describe, expect, it } from 'vitest';
+import {
+  createDownloaderFactory,
+  Limiter,
+  type AdmissionBudget,
+  type BudgetInit,
+  type DownloadRequest,
+  type Permit,
+} from '../src/index.js';
+
+/**
+ * A budget that can only answer later, as one on Redis does: every grant goes
+ * through a timer, and there is no `tryAcquire`.
+ */
+function laggingBudget(init: BudgetInit, log: { closed: number; asked: number }): AdmissionBudget {
+  const inner = new Limiter(init);
+  return {
+    total: init.total,
+    get active() {
+      return inner.active;
+    },
+    async acquire(origin: string, signal?: AbortSignal): Promise<Permit> {
+      log.asked++;
+      const permit = await inner.acquire(origin, signal);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      if (signal?.aborted) {
+        permit.release();
+        throw signal.reason;
+      }
+      return permit;
+    },
+    onRelease: (listener) => inner.onRelease(listener),
+    async close() {
+      log.closed++;
+    },
+  };
+}
+
+describe('admission budget contract', () => {
+  it('an asynchronous budget: limits hold over 3 hosts, every outcome once, the budget closed once', async () => {
+    const store = createMemoryStore();
+    const hosts = ['a.test', 'b.test', 'c.test'];
+    for (const host of hosts) store.generate(host, 256);
+    for (let i = 0; i < 900; i += 5)
+      store.fault(`mem://${hosts[i % 3]}/f/${i}`, { firstByteDelayMs: 2 });
+    const log = { closed: 0, asked: 0 };
+    const factory = createDownloaderFactory({
+      adapters: [memoryAdapter(store, { chunkSize: 128 })],
+      limits: { total: 8, perHost: 3 },
+      budget: (init) => laggingBudget(init, log),
+    });
+    function* requests(): Generator<DownloadRequest<{ n: number }>> {
+      for (let i = 0; i < 900; i++)
+        yield { url: `mem://${hosts[i % 3]}/f/${i}`, size: 256, context: { n: i } };
+    }
+    const seen = new Set<number>();
+    for await (const outcome of factory.downloadAll(requests())) {
+      expect(outcome.ok).toBe(true);
+      expect(seen.has(outcome.context.n)).toBe(false);
+      seen.add(outcome.context.n);
+    }
+    expect(seen.size).toBe(900);
+    expect(log.asked).toBeGreaterThanOrEqual(900);
+    for (const host of hosts) expect(store.peak(host)).toBeLessThanOrEqual(3);
+    expect(store.peak()).toBeLessThanOrEqual(8);
+    await factory.close();
+    await factory.destroy();
+    expect(log.closed).toBe(1);
+  });
+
+  it('a full origin does not hold up others, and leaving the loop gives every permit back', async () => {
+    const store = createMemoryStore();
+    store.generate('slow.test', 64);
+    store.generate('fast.test', 64);
+    for (let i = 0; i < 40; i++) store.fault(`mem://slow.test/${i}`, { firstByteDelayMs: 200 });
+    let budget: AdmissionBudget | undefined;
+    await using factory = createDownloaderFactory({
+      adapters: [memoryAdapter(store)],
+      limits: { total: 6, perHost: 2 },
+      budget: (init) => (budget = laggingBudget(init, { closed: 0, asked: 0 })),
+    });
+    // Slow requests first: the fast host must still get its slots.
+    const requests = [
+      ...Array.from({ length: 40 }, (_, i) => ({ url: `mem://slow.test/${i}` })),
+      ...Array.from({ length: 20 }, (_, i) => ({ url: `mem://fast.test/${i}` })),
+    ];
+    let fast = 0;
+    for await (const outcome of factory.downloadAll(requests)) {
+      expect(outcome.ok).toBe(true);
+      if (new URL(outcome.request.url).host === 'fast.test') fast++;
+      if (fast === 20) break;
+    }
+    expect(fast).toBe(20);
+    expect(store.peak('slow.test')).toBeLessThanOrEqual(2);
+    expect(budget!.active).toBe(0);
+    expect(store.active()).toBe(0);
+  });
+});
