@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
-const adapterPackages = ['http', 'ftp', 'sftp', 'mirrorlist'].map(
+const adapterPackages = ['http', 'ftp', 'sftp', 'mirrorlist', 'bullmq'].map(
   (p) => `packages/${p}/src/**/*.ts`,
 );
 const relativeEscape = {
@@ -66,8 +66,8 @@ export default tseslint.config(
     },
   },
   {
-    // Mirror sets are tested across real protocols: these tests use the other adapters too.
-    files: ['packages/mirrorlist/src/**/*.test.ts'],
+    // Mirror sets and fleets are tested across real protocols: these tests use the other adapters too.
+    files: ['packages/mirrorlist/src/**/*.test.ts', 'packages/bullmq/src/**/*.test.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -88,7 +88,7 @@ export default tseslint.config(
   {
     files: [
       ...adapterPackages
-        .filter((g) => !g.includes('mirrorlist'))
+        .filter((g) => !g.includes('mirrorlist') && !g.includes('bullmq'))
         .map((g) => g.replace('*.ts', '*.test.ts')),
       'examples/*/src/**/*.test.ts',
     ],

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { defineProject } from 'vitest/config';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
-const packages = ['core', 'testkit', 'http', 'ftp', 'sftp', 'mirrorlist', 'cli'];
+const packages = ['core', 'testkit', 'http', 'ftp', 'sftp', 'mirrorlist', 'cli', 'bullmq'];
 
 /** `@dl/*` resolve to source, so tests need no build. */
 export const sourceAliases = Object.fromEntries(

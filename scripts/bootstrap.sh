@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything a fresh machine (Debian, Node >= 20.19, root or sudo) needs before
-# `pnpm demo` or `pnpm verify`: pnpm itself, the FTP and SSH daemons the tests
-# start on loopback, and the workspace's packages. Safe to run again.
+# `pnpm demo` or `pnpm verify`: pnpm itself, the FTP and SSH daemons and the
+# Redis server the tests start on loopback, and the workspace's packages. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +17,7 @@ command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v ss >/dev/null 2>&1 || need+=(iproute2)
 command -v pgrep >/dev/null 2>&1 || need+=(procps)
+command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || need+=(redis-server)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

@@ -48,6 +48,8 @@ export interface DaemonSpec {
   readonly cleanup?: () => Promise<void>;
   /** How long to wait for the port to listen. @default 10000 */
   readonly startTimeoutMs?: number;
+  /** Listen on this port instead of a free one (to restart a daemon where its clients expect it). */
+  readonly port?: number;
 }
 
 const MAX_OUTPUT = 64 * 1024;
@@ -66,11 +68,13 @@ class PortTaken extends Error {}
 export async function startDaemon(spec: DaemonSpec): Promise<RunningDaemon> {
   try {
     for (let attempt = 1; ; attempt++) {
-      const port = await freePort();
+      const port = spec.port ?? (await freePort());
       try {
         return await launch(spec, port, await spec.prepare(port));
       } catch (error) {
         if (!(error instanceof PortTaken) || attempt >= 5) throw error;
+        // A fixed port may still be held by the previous process's last sockets.
+        if (spec.port !== undefined) await sleep(200);
       }
     }
   } catch (error) {
