@@ -5,7 +5,11 @@ import {
   Limiter,
   type AdmissionBudget,
   type BudgetInit,
+  DownloadError,
+  ErrorCodes,
   type DownloadRequest,
+  type HostSignal,
+  type OpenInterceptor,
   type Permit,
 } from '../src/index.js';
 
@@ -95,5 +99,64 @@ describe('admission budget contract', () => {
     expect(store.peak('slow.test')).toBeLessThanOrEqual(2);
     expect(budget!.active).toBe(0);
     expect(store.active()).toBe(0);
+  });
+
+  it('a download that hears 429 or a refusal tells the budget about that host; a 404 says nothing', async () => {
+    const store = createMemoryStore();
+    store.generate('busy.test', 32);
+    store.generate('gone.test', 32);
+    const heard: [string, HostSignal][] = [];
+    let failed = 0;
+    // Answers for the server: the first try of each path fails the way that path says.
+    const server: OpenInterceptor = (next) => async (request) => {
+      if (failed < 3 && request.url.pathname.startsWith('/f/')) {
+        failed++;
+        const kind = request.url.pathname;
+        if (kind === '/f/0')
+          throw new DownloadError('HTTP 429 Too Many Requests', {
+            code: ErrorCodes.RemoteUnavailable,
+            retryable: true,
+            url: request.url,
+            retryAfterMs: 20,
+            details: { status: 429 },
+          });
+        if (kind === '/f/1')
+          throw new DownloadError('Connection refused', {
+            code: ErrorCodes.ConnectionFailed,
+            retryable: true,
+            url: request.url,
+            cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+          });
+        throw new DownloadError('HTTP 404 Not Found', {
+          code: ErrorCodes.NotFound,
+          url: request.url,
+          details: { status: 404 },
+        });
+      }
+      return next(request);
+    };
+    await using factory = createDownloaderFactory({
+      adapters: [memoryAdapter(store)],
+      interceptors: [server],
+      retry: { baseDelayMs: 1 },
+      budget: (init) =>
+        Object.assign(new Limiter(init), {
+          hostSignal: (origin: string, said: HostSignal) => heard.push([origin, said]),
+        }),
+    });
+    const outcomes = [];
+    for await (const outcome of factory.downloadAll([
+      { url: 'mem://busy.test/f/0' },
+      { url: 'mem://busy.test/f/1' },
+      { url: 'mem://gone.test/f/2' },
+    ]))
+      outcomes.push(outcome);
+    expect(outcomes.filter((o) => o.ok)).toHaveLength(2);
+    expect(heard).toHaveLength(2);
+    expect(heard).toContainEqual([
+      'mem://busy.test',
+      { kind: 'throttled', reason: 'HTTP 429', retryAfterMs: 20 },
+    ]);
+    expect(heard).toContainEqual(['mem://busy.test', { kind: 'refused', reason: 'ECONNREFUSED' }]);
   });
 });

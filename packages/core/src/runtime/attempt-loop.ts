@@ -12,6 +12,7 @@ import { redactUrl } from '../util/redact.js';
 import { Validation } from '../validation/validation.js';
 import { backoffDelay, sleep, type RetryPolicy } from './backoff.js';
 import { endAttempt } from './attempt-end.js';
+import { hostSignalOf } from './host-signal.js';
 import { discardBody } from './guarded-body.js';
 import type { AdmissionBudget, Permit } from '../contracts/admission-budget.js';
 import type { ProgressHub } from './progress-hub.js';
@@ -188,6 +189,11 @@ export async function runAttempts<C>(
           bytes: received,
           durationMs: Date.now() - attemptStart,
         });
+        if (context.budget.hostSignal !== undefined && !signal.aborted) {
+          const said = hostSignalOf(error);
+          // The host that answered may be a mirror behind a virtual scheme: blame its own origin.
+          if (said !== undefined) context.budget.hostSignal(originOfError(error, origin), said);
+        }
         if (
           !shouldRetry(error, resource, attempts, context.policy.maxAttempts) ||
           options.irrevocable?.()
@@ -265,4 +271,13 @@ function shouldRetry(
     resource?.failover === true &&
     (ValidationError.isInstance(error) || error.code === ErrorCodes.NotFound);
   return anotherSource;
+}
+
+function originOfError(error: DownloadError, fallback: string): string {
+  if (error.url === undefined) return fallback;
+  try {
+    return originOf(new URL(error.url));
+  } catch {
+    return fallback;
+  }
 }
