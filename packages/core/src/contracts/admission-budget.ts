@@ -84,6 +84,15 @@ export interface AdmissionBudget {
    * admits (transfers in flight go on) and may lower the origin's limit.
    */
   hostSignal?(origin: string, signal: HostSignal): void;
+  /**
+   * `bytes` were just read from `origin`. Optional; a budget with bandwidth
+   * caps answers with a promise that resolves when the caps allow the next
+   * read (the reader waits, so the socket's backpressure slows the sender
+   * and memory stays bounded), and `undefined` when no wait is needed, so
+   * the common case costs no promise per chunk. Must settle when `signal`
+   * aborts.
+   */
+  takeBytes?(origin: string, bytes: number, signal: AbortSignal): Promise<void> | undefined;
   /** Releases what the budget holds outside this process (leases, timers). Called once by the factory's `close()`/`destroy()`. */
   close?(): Promise<void>;
 }
