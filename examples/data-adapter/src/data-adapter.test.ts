@@ -46,6 +46,7 @@ adapterConformance(it, {
   fixture: dataFixture,
   // Small chunks, so transfers last long enough to be cut and aborted mid-body.
   adapter: () => dataAdapter({ chunkSize: 4096 }),
+  builder: dataAdapter,
 });
 
 describe('parseDataUrl', () => {

@@ -30,7 +30,8 @@ export function dataAdapter(options: DataAdapterOptions = {}): ProtocolAdapter<A
     // Nothing is shared between transfers: the session holds no resources.
     createSession: () => ({ close() {} }),
     open: async (_session, request) => openData(request, chunkSize),
-    toJSON: () => ({ adapter: 'data', options }),
+    // Exactly what dataAdapter() takes back when a configuration is rebuilt.
+    toJSON: () => ({ ...options }),
   };
 }
 

@@ -96,6 +96,7 @@ for (const variant of variants) {
     name: variant.name,
     fixture: vsftpdFixture(variant.server),
     adapter: (fixture) => ftp({ idleTimeoutMs: 5_000, ...variant.adapter(fixture.server) }),
+    builder: ftp,
     timeoutMs: 30_000,
   });
 }

@@ -14,6 +14,7 @@ adapterConformance(it, {
   name: 'http',
   fixture: () => httpConformanceFixture(),
   adapter: () => http(),
+  builder: http,
 });
 
 interface HttpsConformanceFixture extends HttpConformanceFixture {
@@ -44,4 +45,5 @@ adapterConformance(it, {
   name: 'https',
   fixture: () => httpsConformanceFixture(),
   adapter: (fixture) => http({ tls: { ca: fixture.caPath } }),
+  builder: http,
 });

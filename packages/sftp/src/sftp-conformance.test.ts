@@ -75,9 +75,11 @@ adapterConformance(it, {
   adapter: (fixture) =>
     sftp({
       username: fixture.server.username,
-      privateKey: fixture.server.privateKey,
+      // By reference, so the plain-data handoff can carry it.
+      privateKey: { file: fixture.server.privateKeyPath },
       knownHosts: fixture.server.knownHostsFile,
       idleTimeoutMs: 5_000,
     }),
+  builder: sftp,
   timeoutMs: 30_000,
 });

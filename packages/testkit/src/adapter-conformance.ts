@@ -7,6 +7,7 @@ import {
   ErrorCodes,
   ValidationError,
   createDownloaderFactory,
+  rebuildDownloaderFactory,
   type DigestAlgorithm,
   type DownloadOutcome,
   type DownloadRequest,
@@ -31,7 +32,9 @@ import { waitFor } from './wait-for.js';
  * the adapter declares resume); abort by signal and by leaving `downloadAll`
  * early (code `aborted`, no temp file, sockets, handles and descriptors back
  * to baseline); the per-host limit counted on the server's side; the context
- * round trip through `downloadAll`; and `not-found`, not retryable.
+ * round trip through `downloadAll`; `not-found`, not retryable; and the
+ * plain-data handoff (`JSON.stringify(factory)`, rebuilt with
+ * {@link ConformanceSetup.builder}, downloads with the same options).
  *
  * @example
  * ```ts
@@ -42,6 +45,7 @@ import { waitFor } from './wait-for.js';
  *   name: 's3',
  *   fixture: () => startMyS3Fixture(),
  *   adapter: (fixture) => s3({ endpoint: fixture.endpoint }),
+ *   builder: s3,
  * });
  * ```
  */
@@ -285,6 +289,45 @@ export function adapterConformance<F extends ConformanceFixture>(
       seen.size === contexts.length,
       `every context arrives (got ${seen.size} of ${contexts.length})`,
     );
+  });
+
+  test('survives the plain-data handoff: JSON.stringify(factory), rebuild, download, options intact', async (rig) => {
+    const data = content('/handoff/file.bin', 50_000);
+    await rig.fixture.put('/handoff/file.bin', data);
+    const name = rig.adapter.name;
+    // Only the adapter: the fixture's interceptors are test plumbing and do not travel.
+    const sent = createDownloaderFactory({ adapters: [rig.adapter] });
+    const text = JSON.stringify(sent);
+    await sent.close();
+    const config = JSON.parse(text) as { adapters: { name: string; options: unknown }[] };
+    expect(
+      config.adapters.length === 1 && config.adapters[0]?.name === name,
+      `the configuration names the adapter "${name}" (got ${text})`,
+    );
+    const rebuilt = rebuildDownloaderFactory(config, {
+      adapters: { [name]: (options: unknown) => setup.builder(options, rig.fixture) },
+    });
+    try {
+      const again = JSON.stringify(rebuilt);
+      expect(
+        again === text,
+        `the rebuilt adapter has the same options: the builder takes back what toJSON() gave (sent ${text}, rebuilt ${again})`,
+      );
+      const destination = join(rig.dir, 'handoff', 'file.bin');
+      const result = await rebuilt.download({
+        url: rig.fixture.url('/handoff/file.bin'),
+        destination,
+        size: data.length,
+        digests: { sha256: hex('sha256', data) },
+      });
+      expect(result.size === data.length, `the rebuilt factory downloads (size ${result.size})`);
+      expect(
+        Buffer.compare(await readFile(destination), data) === 0,
+        'the rebuilt factory wrote exactly the served bytes',
+      );
+    } finally {
+      await rebuilt.close();
+    }
   });
 
   test('a missing file fails with not-found, not retryable, leaving nothing behind', async (rig) => {

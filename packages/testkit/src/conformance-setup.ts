@@ -38,6 +38,18 @@ export interface ConformanceSetup<F extends ConformanceFixture = ConformanceFixt
   /** The adapter under test, talking to `fixture`. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   adapter(fixture: F): ProtocolAdapter<any>;
+  /**
+   * The builder a receiving process passes to rebuild the adapter from plain
+   * data, `rebuildDownloaderFactory(config, { adapters: { [name]: builder } })`:
+   * usually the adapter's own factory function (`builder: http`). It gets the
+   * adapter's `toJSON()` value back, after a trip through JSON, and `fixture`
+   * for what never travels (a test store). The suite checks that
+   * `JSON.stringify(factory)`, rebuilt with it, downloads with every option
+   * intact, so credentials in {@link adapter} must be references
+   * (`{ file: 'path' }`), not inline secrets, which are redacted.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  builder(options: any, fixture: F): ProtocolAdapter<any>;
   /** More factory options (e.g. `logger`); `adapters`, `limits` and `retry` are set by each test. */
   readonly factoryOptions?: Partial<DownloaderFactoryOptions>;
   /** Time limit of each test in milliseconds. @default 30000 */

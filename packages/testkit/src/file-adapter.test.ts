@@ -8,4 +8,5 @@ adapterConformance(it, {
   name: 'file adapter',
   fixture: fileConformanceFixture,
   adapter: () => fileAdapter(),
+  builder: fileAdapter,
 });

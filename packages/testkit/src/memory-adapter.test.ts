@@ -247,10 +247,12 @@ adapterConformance(it, {
   name: 'memory adapter',
   fixture: async () => memoryConformanceFixture(createMemoryStore()),
   adapter: (fixture) => memoryAdapter(fixture.store),
+  builder: (options, fixture) => memoryAdapter(fixture.store, options),
 });
 
 adapterConformance(it, {
   name: 'memory adapter without resume',
   fixture: async () => memoryConformanceFixture(createMemoryStore()),
   adapter: (fixture) => memoryAdapter(fixture.store, { resume: false, chunkSize: 4096 }),
+  builder: (options, fixture) => memoryAdapter(fixture.store, options),
 });

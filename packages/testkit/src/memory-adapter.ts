@@ -63,6 +63,8 @@ export function memoryAdapter(
         },
       };
     },
+    // The store is live state and stays behind: a rebuilding process passes its own.
+    toJSON: () => ({ ...options }),
     async open(session, request) {
       const { url, signal } = request;
       if (signal.aborted) throw abortError(signal.reason, url);

@@ -87,6 +87,13 @@ describe('plain-data handoff', () => {
     }
   });
 
+  it('refuses to serialize an adapter without toJSON() instead of writing empty options', async () => {
+    const { toJSON: _dropped, ...adapter } = fileAdapter({ highWaterMark: 1024 });
+    await using factory = createDownloaderFactory({ adapters: [adapter] });
+    expect(() => factory.toJSON()).toThrow(/adapters\[0\] \("file"\): has no toJSON/);
+    expect(() => JSON.stringify(factory)).toThrow(DownloadError);
+  });
+
   it('refuses to serialize an interceptor that cannot be handed over', async () => {
     await using factory = createDownloaderFactory({
       adapters: [fileAdapter()],

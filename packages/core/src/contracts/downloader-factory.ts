@@ -47,7 +47,8 @@ export interface DownloaderFactory extends Downloader, AsyncDisposable {
   ): () => void;
   /**
    * The configuration as plain data, for `rebuildDownloaderFactory` in
-   * another process. Throws when an interceptor has no `toJSON()`.
+   * another process. Throws when an adapter or an interceptor has no
+   * `toJSON()`.
    */
   toJSON(): FactoryConfig;
   /** Graceful: waits for downloads in flight, then closes every session. Idempotent. */

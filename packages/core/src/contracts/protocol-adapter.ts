@@ -47,8 +47,17 @@ export interface ProtocolAdapter<S extends AdapterSession = AdapterSession> {
    */
   open(session: S, request: OpenRequest): Promise<RemoteResource>;
   /**
-   * The adapter's configuration as plain data (credentials by reference), so
-   * another process can rebuild the same factory. Optional.
+   * The options this adapter was built with, as plain data: exactly the value
+   * its builder takes back. `factory.toJSON()` stores it as
+   * `{ name, options }`, and `rebuildDownloaderFactory(config, { adapters:
+   * { [name]: builder } })` calls `builder(options)` with it, so
+   * `builder(JSON.parse(JSON.stringify(adapter.toJSON())))` must make the
+   * same adapter again (return `{ ...options }`, not a wrapper such as
+   * `{ adapter, options }`). Credentials appear by reference
+   * (`{ env: 'NAME' }`, `{ file: 'path' }`) or redacted, never inline.
+   *
+   * Optional for an adapter that is never handed over; `factory.toJSON()`
+   * throws for an adapter without it.
    */
   toJSON?(): unknown;
 }

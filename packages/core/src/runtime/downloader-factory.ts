@@ -252,10 +252,14 @@ class Factory implements DownloaderFactory {
         maxDelayMs: policy.maxDelayMs,
       },
       ...(this.#options.userAgent ? { userAgent: this.#options.userAgent } : {}),
-      adapters: this.#options.adapters.map((adapter) => ({
-        name: adapter.name,
-        options: adapter.toJSON?.() ?? {},
-      })),
+      adapters: this.#options.adapters.map((adapter, i) => {
+        if (typeof adapter.toJSON !== 'function') {
+          throw invalidOption(
+            `adapters[${i}] ("${adapter.name}"): has no toJSON() returning its options, so it cannot be handed over`,
+          );
+        }
+        return { name: adapter.name, options: adapter.toJSON() };
+      }),
       interceptors: (this.#options.interceptors ?? []).map((interceptor, i) => {
         const data = interceptor.toJSON?.() as { type?: unknown; options?: unknown } | undefined;
         if (typeof data?.type !== 'string') {
