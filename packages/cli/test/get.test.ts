@@ -77,7 +77,10 @@ describe('dl get', () => {
     ].join('\n');
     await writeFile(join(dir, 'mixed.jsonl'), manifest);
     const run = await runDl(['get', '-i', 'mixed.jsonl', '-o', out, '--json'], { cwd: dir });
-    expect(run.stderr).toBe('');
+    // stdout is JSON only; stderr has the human summary, as without --json.
+    expect(run.stderr).toMatch(
+      /^dl: 6 files ok \(6 downloaded\) · [^\n]+ in [^\n]+\n {4}5 of 6 files validated against digests\n$/,
+    );
     expect(run.code).toBe(0);
     const { records, summary } = parseJsonOutput(run.stdout);
     expect(records).toHaveLength(6);
@@ -98,6 +101,12 @@ describe('dl get', () => {
       Buffer.from(files.get('/pkgs/sub/d.bin')!),
     );
     expect(await readFile(join(out, 'pkgs/a.bin'))).toEqual(Buffer.from(files.get('/pkgs/a.bin')!));
+    // -q keeps "only failures and the summary": with --json the failures are on stdout.
+    const quiet = await runDl(['get', '-i', 'mixed.jsonl', '-o', out, '--json', '-q'], {
+      cwd: dir,
+    });
+    expect(quiet.stderr).toMatch(/^dl: 6 files ok \(1 downloaded, 5 already valid\) · /);
+    expect(parseJsonOutput(quiet.stdout).summary).toMatchObject({ ok: 6, skipped: 5 });
     expect((await readFile(join(out, 'empty.bin'))).length).toBe(0);
     expect(await readFile(join(out, 'local.bin'))).toEqual(Buffer.from(local));
     const b = records.find((r) => r.path === join(out, 'deep/b.bin'))!;
