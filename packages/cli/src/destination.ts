@@ -133,3 +133,20 @@ function printable(text: string): string {
   }
   return out;
 }
+
+/**
+ * The file name a URL given on the command line is saved under, as curl
+ * `-O` and wget take it: the last segment of its path, percent-decoded.
+ * Undefined when the path is empty or ends in `/` (it names no file). The
+ * name is then checked like a manifest's `path` where it is joined.
+ */
+export function fileNameOfUrl(url: URL): string | undefined {
+  const { pathname } = url;
+  const last = pathname.slice(pathname.lastIndexOf('/') + 1);
+  if (last === '') return undefined;
+  try {
+    return decodeURIComponent(last);
+  } catch {
+    return last;
+  }
+}

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DL_BIN, parseJsonOutput, runDl } from './run-dl.js';
 
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('dl get', () => {
   let web: HttpFixture;
@@ -76,7 +77,10 @@ describe('dl get', () => {
     ].join('\n');
     await writeFile(join(dir, 'mixed.jsonl'), manifest);
     const run = await runDl(['get', '-i', 'mixed.jsonl', '-o', out, '--json'], { cwd: dir });
-    expect(run.stderr).toBe('');
+    // stdout is JSON only; stderr has the human summary, as without --json.
+    expect(run.stderr).toMatch(
+      /^dl: 6 files ok \(6 downloaded\) · [^\n]+ in [^\n]+\n {4}5 of 6 files validated against digests\n$/,
+    );
     expect(run.code).toBe(0);
     const { records, summary } = parseJsonOutput(run.stdout);
     expect(records).toHaveLength(6);
@@ -97,6 +101,12 @@ describe('dl get', () => {
       Buffer.from(files.get('/pkgs/sub/d.bin')!),
     );
     expect(await readFile(join(out, 'pkgs/a.bin'))).toEqual(Buffer.from(files.get('/pkgs/a.bin')!));
+    // -q keeps "only failures and the summary": with --json the failures are on stdout.
+    const quiet = await runDl(['get', '-i', 'mixed.jsonl', '-o', out, '--json', '-q'], {
+      cwd: dir,
+    });
+    expect(quiet.stderr).toMatch(/^dl: 6 files ok \(1 downloaded, 5 already valid\) · /);
+    expect(parseJsonOutput(quiet.stdout).summary).toMatchObject({ ok: 6, skipped: 5 });
     expect((await readFile(join(out, 'empty.bin'))).length).toBe(0);
     expect(await readFile(join(out, 'local.bin'))).toEqual(Buffer.from(local));
     const b = records.find((r) => r.path === join(out, 'deep/b.bin'))!;
@@ -249,10 +259,68 @@ describe('dl get', () => {
     );
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/digest-mismatch/);
-    expect(existsSync(join(badOut, 'pkgs/a.bin'))).toBe(false);
+    expect(existsSync(join(badOut, 'a.bin'))).toBe(false);
     expect(await readdir(badOut, { recursive: true }).catch(() => [])).not.toContainEqual(
       expect.stringMatching(/\.dl-part$/),
     );
+  });
+
+  it('writes a URL given on the command line to its file name, as curl -O and wget do', async () => {
+    const out = await fresh('out-name');
+    const nested = generatedContent('/pkgs/sub/a%20b.bin', 300);
+    // The fixture keys files by their path as it arrives, percent-encoded.
+    web.put('/pkgs/sub/a%20b.bin', nested);
+    const run = await runDl(
+      ['get', web.url('/pkgs/a.bin'), web.url('/pkgs/sub/a%20b.bin'), '-o', out, '--json'],
+      { cwd: dir },
+    );
+    expect(run.code, run.stderr).toBe(0);
+    expect(await readFile(join(out, 'a.bin'))).toEqual(Buffer.from(files.get('/pkgs/a.bin')!));
+    expect(await readFile(join(out, 'a b.bin'))).toEqual(Buffer.from(nested));
+    expect(existsSync(join(out, 'pkgs'))).toBe(false);
+    // A manifest line without "path" keeps the URL's path.
+    const listed = await fresh('out-name-manifest');
+    await writeFile(join(dir, 'one.jsonl'), web.url('/pkgs/a.bin'));
+    expect((await runDl(['get', '-i', 'one.jsonl', '-o', listed], { cwd: dir })).code).toBe(0);
+    expect(existsSync(join(listed, 'pkgs', 'a.bin'))).toBe(true);
+  });
+
+  it('writes a single URL to -O FILE, relative to the working folder', async () => {
+    const cwd = await fresh('out-file');
+    await mkdir(join(cwd, 'sub'), { recursive: true });
+    const data = files.get('/pkgs/b.bin')!;
+    const run = await runDl(
+      ['get', web.url('/pkgs/b.bin'), '-O', 'sub/renamed.bin', '--sha256', sha256(data)],
+      {
+        cwd,
+      },
+    );
+    expect(run.code, run.stderr).toBe(0);
+    expect(await readFile(join(cwd, 'sub', 'renamed.bin'))).toEqual(Buffer.from(data));
+    expect(await readdir(cwd, { recursive: true })).toEqual(['sub', join('sub', 'renamed.bin')]);
+  });
+
+  it('refuses command-line URLs it cannot name a file after, and -O with more than one URL (exit 2)', async () => {
+    const cwd = await fresh('out-name-usage');
+    await mkdir(cwd);
+    const a = web.url('/pkgs/a.bin');
+    const otherA = web.url('/pkgs/sub/a.bin');
+    for (const [args, message] of [
+      [[web.url('/pkgs/')], /names no file.*-O FILE/],
+      [[web.url('/')], /names no file/],
+      [[a, otherA], new RegExp(`same file .*a\\.bin: ${escape(a)} and ${escape(otherA)}`)],
+      [[web.url('/pkgs/a%00.bin')], /NUL/],
+      [[web.url('/pkgs/x%2Fy.bin')], /contains a slash/],
+      [[a, otherA, '-O', 'x.bin'], /-O.*exactly one URL/],
+      [['-i', 'list.jsonl', '-O', 'x.bin'], /-O.*exactly one URL/],
+      [[a, '-O', 'x.bin', '-o', 'somewhere'], /-O.*-o/],
+      [[a, '-O', 'folder/'], /-O.*names a folder/],
+    ] as const) {
+      const run = await runDl(['get', ...args], { cwd });
+      expect(run.code, args.join(' ')).toBe(2);
+      expect(run.stderr, args.join(' ')).toMatch(message);
+    }
+    expect(await readdir(cwd)).toEqual([]);
   });
 
   it('reports failed downloads (404) and exits 1', async () => {

@@ -93,7 +93,10 @@ describe('dl get across file:, http:, ftp:, sftp: and a mirror list', () => {
       ],
       { cwd: dir },
     );
-    expect(run.stderr).toBe('');
+    // Nothing on stderr but the human summary.
+    expect(run.stderr).toMatch(
+      /^dl: 8 files ok \(8 downloaded\) · [^\n]+\n {4}7 of 8 files [^\n]+\n$/,
+    );
     expect(run.code).toBe(0);
     const { records, summary } = parseJsonOutput(run.stdout);
     expect(records.filter((r) => !r.ok)).toEqual([]);

@@ -1,6 +1,7 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generatedContent, startHttpFixture, type HttpFixture } from '@dl/testkit';
@@ -26,6 +27,34 @@ function runInPty(args: readonly string[], cwd: string, env: Record<string, stri
     child.once('error', reject);
     child.once('close', (code) => resolve({ code, output }));
   });
+}
+
+/**
+ * Runs `dl` in a detached tmux pane of `columns` columns and returns what the
+ * pane shows, as a person would see it: tmux interprets the escape codes, so
+ * a line the terminal did not wrap is cut at the pane's edge. Lines tmux
+ * wrapped are joined again (`capture-pane -J`) so a wrapped line reads whole.
+ * The pane stays open (a `sleep`) until it is captured; `kill-server` ends it.
+ */
+async function runInTmux(args: readonly string[], cwd: string, columns: number) {
+  const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+  const socket = join(cwd, `tmux-${process.pid}.sock`);
+  const tmux = (...rest: string[]) =>
+    new Promise<string>((resolve, reject) =>
+      execFile('tmux', ['-S', socket, '-f', '/dev/null', ...rest], { timeout: 60_000 }, (e, out) =>
+        e ? reject(e) : resolve(out),
+      ),
+    );
+  const command = [process.execPath, DL_BIN, ...args].map(quote).join(' ');
+  const script = `cd ${quote(cwd)}; ${command}; echo "dl-exit=$?"; tmux -S ${quote(socket)} wait-for -S dl-done; sleep 60`;
+  await tmux('new-session', '-d', '-x', String(columns), '-y', '60', '-e', 'NO_COLOR=1', script);
+  try {
+    await tmux('wait-for', 'dl-done');
+    const screen = await tmux('capture-pane', '-p', '-J', '-S', '-', '-E', '-');
+    return { code: Number(/dl-exit=(\d+)/.exec(screen)?.[1]), screen };
+  } finally {
+    await tmux('kill-server').catch(() => {});
+  }
 }
 
 const ESC = String.fromCharCode(27);
@@ -66,7 +95,7 @@ describe('dl get on a terminal', () => {
     expect(code).toBe(1);
     expect(output).toMatch(/\d\/5 files · [\d.]+ (B|KiB|MiB)/);
     expect(output).toMatch(/ETA /);
-    expect(output).toMatch(/\d active · 1 failed/);
+    expect(output).toMatch(/\d active · 1 bad line/);
     expect(output).toMatch(/[█░]{8,}/);
     expect(output).toMatch(/5\/5 files/);
     expect(output).toMatch(/bad +line 5: invalid JSON/);
@@ -86,5 +115,58 @@ describe('dl get on a terminal', () => {
       CI: undefined,
     });
     expect(output).toMatch(COLOUR);
+  });
+
+  it('wraps failure lines and ends with a frame that agrees with the summary', async () => {
+    expect(existsSync('/usr/bin/tmux') || existsSync('/bin/tmux')).toBe(true);
+    const root = await mkdtemp(join(dir, 'wrap-'));
+    const lines: string[] = [];
+    // Two good files, one of them already valid at its destination (skipped).
+    for (const name of ['good-1.bin', 'good-2.bin']) {
+      const path = `/w/${name}`;
+      const data = generatedContent(path, 200_000);
+      web.put(path, data);
+      web.fault(path, { stallAfter: 100_000, stallMs: 400 });
+      const sha256 = createHash('sha256').update(data).digest('hex');
+      lines.push(JSON.stringify({ url: web.url(path), path: name, digests: { sha256 } }));
+    }
+    await mkdir(join(root, 'out'));
+    await writeFile(join(root, 'out', 'good-2.bin'), web.get('/w/good-2.bin')!);
+    // A digest mismatch on a long path: its failure lines are wider than the terminal.
+    const longPath = `/w/${'a-rather-long-folder-name/'.repeat(4)}mismatch.bin`;
+    const bad = generatedContent(longPath, 150_000);
+    web.put(longPath, bad);
+    const actual = createHash('sha256').update(bad).digest('hex');
+    const expected = 'e'.repeat(64);
+    lines.push(JSON.stringify({ url: web.url(longPath), digests: { sha256: expected } }));
+    // A 404, and two bad lines.
+    lines.push(JSON.stringify({ url: web.url('/w/missing.bin'), path: 'missing.bin' }));
+    lines.push('{"broken', JSON.stringify({ url: web.url('/w/x'), path: '../x' }));
+    await writeFile(join(root, 'list.jsonl'), lines.join('\n'));
+
+    const { code, screen } = await runInTmux(
+      ['get', '-i', 'list.jsonl', '-o', 'out', '--retries', '0'],
+      root,
+      110,
+    );
+    expect(code).toBe(1);
+    const rows = screen.split('\n');
+    // The failure is shown whole: its destination, the actual digest and the URL.
+    const destination = join(root, 'out', longPath.slice(1));
+    expect(rows.some((row) => row.includes(destination))).toBe(true);
+    expect(screen).toContain(`expected ${expected}, got ${actual}`);
+    expect(screen).toContain(`from ${web.url(longPath)}`);
+
+    // The last frame (just above the summary) tells what the summary tells.
+    const at = rows.findIndex((row) => row.startsWith('dl: '));
+    const summary = rows[at]!;
+    const frame = rows[at - 1]!;
+    expect(summary).toMatch(
+      /^dl: 2 files ok \(1 downloaded, 1 already valid\) · 2 failed · 2 bad lines · /,
+    );
+    expect(frame).toMatch(/ 6\/6 files · /);
+    expect(frame).toMatch(/ · 0 active · 2 failed · 2 bad lines$/);
+    const [, bytes, rate] = /· ([\d.]+ \w+) in [\d.ms ]+ \(([\d.]+ \w+\/s)\)/.exec(summary)!;
+    expect(frame).toContain(` files · ${bytes} · ${rate} · `);
   });
 });

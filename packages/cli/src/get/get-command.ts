@@ -20,8 +20,12 @@ export function getCommand(io: CliIo, exit: (code: number) => void): Command {
     .option('-i, --input <manifest>', 'read downloads from a manifest file, or - for stdin')
     .option(
       '-o, --output <dir>',
-      'folder the files go to (joined with each line\'s "path", or the URL path)',
-      '.',
+      'folder the files go to: a URL given here under its file name, a manifest line under its ' +
+        '"path" or else its URL path (default: ".")',
+    )
+    .option(
+      '-O, --output-file <file>',
+      'write the single URL given to this file (relative to the working folder; not with -o)',
     )
     .option('--sha256 <hex>', 'expected sha256 of the single URL given')
     .option(
@@ -48,7 +52,8 @@ Exit status: 0 all downloaded and valid · 1 some failed or bad lines · 2 bad u
              130 stopped by SIGINT · 143 stopped by SIGTERM
 
 Examples:
-  dl get https://example.com/file.iso --sha256 <hex>
+  dl get https://example.com/file.iso --sha256 <hex>        (writes ./file.iso)
+  dl get https://example.com/download/ -O latest.tar.gz
   dl get -i manifest.jsonl -o mirror/ -j 32 --per-host 4
   dl get --mirrorlist https://example.com/mirrorlist -i packages.txt -o repo/
   dl get --metalink https://example.com/file.iso.meta4 -o downloads/

@@ -3,7 +3,10 @@ import type { TransferOptions } from '../transfer/transfer-options.js';
 /** Everything `dl get` accepts, as commander hands it over. */
 export interface GetOptions extends TransferOptions {
   readonly input?: string;
-  readonly output: string;
+  /** `-o DIR`; undefined when not given (the working folder). */
+  readonly output?: string;
+  /** `-O FILE`: where the single URL given goes, relative to the working folder. */
+  readonly outputFile?: string;
   readonly sha256?: string;
   readonly metalink?: string;
   readonly json: boolean;

@@ -1,6 +1,7 @@
-import { resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { createDownloaderFactory, redactText, redactUrl, type DownloadOutcome } from '@dl/core';
 import type { CliIo } from '../cli-io.js';
+import { fileNameOfUrl } from '../destination.js';
 import { ExitCodes, UsageError } from '../exit-codes.js';
 import { digestProblem, type ManifestEntry } from '../manifest/manifest-entry.js';
 import {
@@ -46,7 +47,21 @@ export async function runGet(
     const problem = digestProblem('sha256', options.sha256);
     if (problem !== undefined) throw new UsageError(`--sha256: ${problem}`);
   }
-  const outDir = resolve(io.cwd, options.output);
+  const { outputFile } = options;
+  if (outputFile !== undefined) {
+    if (urls.length !== 1 || options.input !== undefined || options.metalink !== undefined) {
+      throw new UsageError('-O FILE applies to exactly one URL given on the command line');
+    }
+    if (options.output !== undefined) {
+      throw new UsageError(
+        '-O FILE is relative to the working folder; -o DIR does not apply with it (give -O DIR/FILE)',
+      );
+    }
+    if (outputFile === '' || /[\\/]$/.test(outputFile)) {
+      throw new UsageError(`-O ${outputFile}: names a folder; give the file's name`);
+    }
+  }
+  const outDir = resolve(io.cwd, options.output ?? '.');
   const mirrorsOf = await mirrorSetup(options, io.cwd);
   const base = mirrorsOf.base;
   const cliUrls = urls.map((raw) => {
@@ -69,15 +84,32 @@ export async function runGet(
   });
   const supports = (url: URL) => factory.supports(url);
   const plan = entryPlanner(outDir);
+  // -O FILE: the file's folder is the one it is planned under.
+  const planOutputFile =
+    outputFile === undefined ? undefined : entryPlanner(dirname(resolve(io.cwd, outputFile)));
+  const cliDestinations = new Map<string, URL>();
   const cliRequests = cliUrls.map((url): Request => {
     if (!supports(url)) {
       throw new UsageError(
         `${redactUrl(url)}: no adapter serves "${url.protocol}" (served: ${factory.schemes.join(', ')})`,
       );
     }
-    const planned = plan(
+    // A URL typed here goes to its file name (as curl -O and wget), or to -O FILE.
+    const name = outputFile === undefined ? fileNameOfUrl(url) : basename(outputFile);
+    if (name === undefined) {
+      throw new UsageError(
+        `${redactUrl(url)}: the URL names no file (its path is empty or ends in "/"); give -O FILE`,
+      );
+    }
+    if (outputFile === undefined && /[\\/]/.test(name)) {
+      throw new UsageError(
+        `${redactUrl(url)}: its file name "${name}" contains a slash; give -O FILE`,
+      );
+    }
+    const planned = (planOutputFile ?? plan)(
       {
         url,
+        path: name,
         ...(options.sha256 === undefined
           ? {}
           : { digests: { sha256: options.sha256.toLowerCase() } }),
@@ -85,6 +117,14 @@ export async function runGet(
       undefined,
     );
     if (isBadRecord(planned)) throw new UsageError(`${redactUrl(url)}: ${planned.error!.message}`);
+    const first = cliDestinations.get(planned.destination);
+    if (first !== undefined) {
+      throw new UsageError(
+        `two URLs name the same file ${planned.destination}: ${redactUrl(first)} and ${redactUrl(url)} ` +
+          '(download them one at a time with -O FILE, or from a manifest giving each a "path")',
+      );
+    }
+    cliDestinations.set(planned.destination, url);
     return planned;
   });
 

@@ -1,9 +1,12 @@
+import { paletteFor } from './colors.js';
 import { OrderedOutput } from './ordered-output.js';
 import type { Reporter, ReporterContext } from './reporter.js';
+import { summaryText } from './summary-text.js';
 
 /**
  * `--json`: one JSON line per finished entry on stdout, then one summary line
- * (`{"summary": {...}}`). Notices go to stderr so stdout stays parseable.
+ * (`{"summary": {...}}`). Notices and the human summary go to stderr (as in
+ * every mode, `--quiet` included), so stdout stays parseable.
  */
 export function jsonReporter({ io, tally }: ReporterContext): Reporter {
   const print = new OrderedOutput();
@@ -11,7 +14,9 @@ export function jsonReporter({ io, tally }: ReporterContext): Reporter {
     finished: (record) => print.write(io.stdout, `${JSON.stringify(record)}\n`),
     notice: (message) => print.write(io.stderr, `dl: ${message}\n`),
     close() {
-      print.write(io.stdout, `${JSON.stringify(tally)}\n`);
+      const endedAt = Date.now();
+      print.write(io.stdout, `${JSON.stringify(tally.toJSON(endedAt))}\n`);
+      print.write(io.stderr, summaryText(tally, paletteFor(io.stderr), endedAt));
       print.flush();
     },
   };

@@ -4,7 +4,7 @@ import { paletteFor } from './colors.js';
 import { formatBytes, formatDuration } from './format.js';
 import { recordLine } from './record-line.js';
 import type { Reporter, ReporterContext } from './reporter.js';
-import { summaryText } from './summary-text.js';
+import { averageRate, failureParts, summaryText } from './summary-text.js';
 
 /** Subscribes to a factory event; returns the unsubscribe function. */
 export type Subscribe = <E extends keyof DownloadEvents>(
@@ -14,6 +14,16 @@ export type Subscribe = <E extends keyof DownloadEvents>(
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 const BAR_WIDTH = 24;
+
+/**
+ * cli-progress turns the terminal's line wrap off while the display is up
+ * (so a frame never spills onto a second line when the terminal narrows).
+ * Text printed above the display turns it back on for itself: a failure
+ * wider than the terminal wraps instead of being cut at the edge.
+ */
+function wrapping(text: string): string {
+  return `\x1b[?7h${text}\x1b[?7l`;
+}
 
 /**
  * The live display on a terminal (stderr): one line with files done/total,
@@ -29,20 +39,35 @@ export function progressReporter(context: ReporterContext, subscribe: Subscribe)
     subscribe('download-progress', (e) => active.set(e.id, { bytes: e.bytes, total: e.total })),
     subscribe('download-end', (e) => active.delete(e.id)),
   ];
+  // Expected sizes of skipped and failed files: bytes the display will not see arrive.
   let skippedBytes = 0;
+  let failedBytes = 0;
   let frame = 0;
 
-  const render = (): string => {
+  /**
+   * One frame. Its bytes are those of the files downloaded so far plus those
+   * of the transfers in flight (not those of failed transfers, nor of
+   * skipped files), so the last frame shows the bytes of the summary; its
+   * rate is the current one while running and, in the last frame
+   * (`endedAt`), the run's average, as in the summary.
+   */
+  const render = (endedAt?: number): string => {
     const now = stats();
-    const elapsed = Date.now() - tally.startedAt;
+    const elapsed = (endedAt ?? Date.now()) - tally.startedAt;
     const total = tally.inputDone ? `${tally.read}` : `${tally.read}+`;
-    const receivedBytes = now.bytes + skippedBytes;
-    const byteTotal = tally.inputDone && tally.sizesKnown ? tally.expectedBytes : undefined;
+    let inFlight = 0;
+    for (const transfer of active.values()) inFlight += transfer.bytes;
+    const receivedBytes = tally.bytes + inFlight;
+    const byteTotal =
+      tally.inputDone && tally.sizesKnown
+        ? tally.expectedBytes - skippedBytes - failedBytes
+        : undefined;
+    const rate = endedAt === undefined ? now.rate : averageRate(tally.bytes, elapsed);
     let fraction = tally.read > 0 ? tally.done / tally.read : 0;
     let eta: number | undefined;
     if (byteTotal !== undefined && byteTotal > 0) {
       fraction = Math.min(1, receivedBytes / byteTotal);
-      if (now.rate > 0) eta = ((byteTotal - receivedBytes) * 1000) / now.rate;
+      if (rate > 0) eta = ((byteTotal - receivedBytes) * 1000) / rate;
     } else if (tally.inputDone && tally.read - tally.done === active.size && active.size > 0) {
       let left = 0;
       let known = true;
@@ -50,27 +75,27 @@ export function progressReporter(context: ReporterContext, subscribe: Subscribe)
         if (transfer.total === undefined) known = false;
         else left += transfer.total - transfer.bytes;
       }
-      if (known && now.rate > 0) eta = (left * 1000) / now.rate;
+      if (known && rate > 0) eta = (left * 1000) / rate;
     } else if (tally.inputDone && tally.done > 0) {
       eta = ((tally.read - tally.done) * elapsed) / tally.done;
     }
     if (tally.inputDone && tally.done === tally.read) eta = 0;
     const spinner = SPINNER[frame++ % SPINNER.length]!;
-    const failures = tally.failed + tally.invalid;
     const parts = [
       `${tally.done}/${total} files`,
       `${formatBytes(receivedBytes)}${byteTotal === undefined ? '' : `/${formatBytes(byteTotal)}`}`,
-      `${formatBytes(Math.round(now.rate))}/s`,
+      `${formatBytes(Math.round(rate))}/s`,
       `ETA ${eta === undefined ? '?' : formatDuration(Math.max(0, eta))}`,
-      `${now.active} active`,
-      `${failures} failed`,
+      `${endedAt === undefined ? now.active : 0} active`,
     ];
-    const text = parts.join(' · ');
+    // Failed downloads and bad lines, counted and named as the summary does.
+    const failures = failureParts(tally);
+    const text = [...parts, ...failures].join(' · ');
     // Never wider than the terminal: the bar shrinks first, then goes.
     const columns = io.stderr.columns || 80;
     const barWidth = Math.min(BAR_WIDTH, columns - 1 - spinner.length - 2 - text.length);
-    const coloured = failures > 0 ? text.replace(/\d+ failed$/, (m) => paint.fail(m)) : text;
-    if (barWidth < 8) return `${spinner} ${coloured}`.slice(0, Math.max(columns - 1, 20));
+    const coloured = [...parts, ...failures.map((part) => paint.fail(part))].join(' · ');
+    if (barWidth < 8) return `${spinner} ${text}`.slice(0, Math.max(columns - 1, 20));
     const filled = Math.round(Math.max(0, Math.min(1, fraction)) * barWidth);
     const bar =
       (filled > 0 ? paint.ok('█'.repeat(filled)) : '') +
@@ -94,16 +119,18 @@ export function progressReporter(context: ReporterContext, subscribe: Subscribe)
   return {
     finished(record, badLine) {
       if (record.skipped && record.size !== null) skippedBytes += record.size;
+      if (!record.ok && !badLine && record.size !== null) failedBytes += record.size;
       // One line per file would scroll the display away; only failures are kept.
-      if (!record.ok) multibar.log(recordLine(record, paint, badLine));
+      if (!record.ok) multibar.log(wrapping(recordLine(record, paint, badLine)));
       bar.increment(0);
     },
-    notice: (message) => multibar.log(`dl: ${message}\n`),
+    notice: (message) => multibar.log(wrapping(`dl: ${message}\n`)),
     close() {
       for (const stop of unsubscribe) stop();
       multibar.update();
       multibar.stop();
-      io.stderr.write(`${render()}\n${summaryText(tally, paint)}`);
+      const endedAt = Date.now();
+      io.stderr.write(`${render(endedAt)}\n${summaryText(tally, paint, endedAt)}`);
     },
   };
 }

@@ -13,7 +13,12 @@ export function recordLine(record: FinishedRecord, paint: Palette, badLine = fal
   }
   if (!record.ok) {
     const error = record.error ?? { code: 'internal', message: 'failed' };
-    return `${paint.fail('failed ')} ${where}\n        ${line}${error.code}: ${error.message}\n`;
+    // Where it came from too, unless that is what the line already names.
+    const from =
+      record.url === null || record.url === where || error.message.includes(record.url)
+        ? ''
+        : `\n        ${paint.dim(`from ${record.url}`)}`;
+    return `${paint.fail('failed ')} ${where}\n        ${line}${error.code}: ${error.message}${from}\n`;
   }
   if (record.skipped) return `${paint.dim('skipped')} ${where} ${paint.dim('(already valid)')}\n`;
   const size = record.size === null ? '' : ` ${paint.dim(formatBytes(record.size))}`;

@@ -52,8 +52,12 @@ export class Tally {
     return this.downloaded + this.skipped;
   }
 
-  /** The summary as `--json` prints it. */
-  toJSON(): Record<string, unknown> {
+  /**
+   * The summary as `--json` prints it; `endedAt` (ms) is the end of the run,
+   * now when not a number (`JSON.stringify` passes the key, `''`).
+   */
+  toJSON(endedAt?: number | string): Record<string, unknown> {
+    const end = typeof endedAt === 'number' ? endedAt : Date.now();
     return {
       summary: {
         ok: this.ok,
@@ -63,7 +67,7 @@ export class Tally {
         invalid: this.invalid,
         verified: this.verified,
         bytes: this.bytes,
-        durationMs: Date.now() - this.startedAt,
+        durationMs: end - this.startedAt,
         ...(this.interrupted === undefined ? {} : { interrupted: this.interrupted }),
       },
     };
