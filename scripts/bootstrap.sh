@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything a fresh machine (Debian, Node >= 20.19, root or sudo) needs before
 # `pnpm demo` or `pnpm verify`: pnpm itself, the FTP and SSH daemons and the
-# Redis server the tests start on loopback, and the workspace's packages. Safe to run again.
+# Redis server the tests start on loopback, tmux for the terminal display
+# test, and the workspace's packages. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +19,7 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v ss >/dev/null 2>&1 || need+=(iproute2)
 command -v pgrep >/dev/null 2>&1 || need+=(procps)
 command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || need+=(redis-server)
+command -v tmux >/dev/null 2>&1 || need+=(tmux)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
