@@ -44,6 +44,11 @@
  * - `/srv/`: the file's temp folder; `listen(8080` becomes `listen(0`.
  * - `REPO_TOKEN`, `REPO_PASSWORD`, `FTP_PASSWORD` and `GHCR_TOKEN` are set.
  *
+ * A `ts` block whose first line names a test file (`// src/x.test.ts`) is
+ * one: it is imported while the tests are collected, so the tests it
+ * declares (through vitest's `it`) are tests of this file, reported under
+ * `<file>:<line> is a test file`. It is given no placeholders.
+ *
  * A block fails by throwing or by setting `process.exitCode`. A block that
  * exports `server` (a listening `node:http` server) and `catalog` (a Map of
  * path to `{ url }`) is a streamer: every catalog path is requested from it
@@ -114,6 +119,9 @@ function metalink(origin: string): string {
 }
 
 /** The FTP and SSH login of the docs (created on this machine: the tests run as root). */
+/** The first line of a block that is a test file: its tests are collected with these. */
+const TEST_FILE = /^\/\/ \S+\.test\.ts\n/;
+
 const MIRROR_USER = { name: 'dlmirror', password: 'docs-mirror-password' };
 
 interface Block {
@@ -316,6 +324,16 @@ describe.each(files.map((file, i) => [file, all[i] ?? []] as const))('%s', (file
       it(`${where} is an excerpt of ${from}`, async () => {
         const source = await readFile(join(root, from), 'utf8');
         expect(source.includes(block.code), `${where} must appear verbatim in ${from}`).toBe(true);
+      });
+      continue;
+    }
+    if (block.marker === undefined && block.lang === 'ts' && TEST_FILE.test(block.code)) {
+      // A test file (`// name.test.ts` on its first line): its tests are this suite's.
+      describe(`${where} is a test file`, async () => {
+        await mkdir(blocksDir, { recursive: true });
+        const path = join(blocksDir, `${file.replaceAll(/[^A-Za-z0-9]+/g, '-')}-${block.line}.test.ts`);
+        await writeFile(path, block.code);
+        await import(pathToFileURL(path).href);
       });
       continue;
     }
