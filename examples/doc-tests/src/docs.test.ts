@@ -202,7 +202,8 @@ function fragmentProblem(block: Block): string | undefined {
 
 function parses(code: string): ts.SourceFile | undefined {
   const file = ts.createSourceFile('fragment.ts', code, ts.ScriptTarget.Latest, true);
-  const diagnostics = (file as unknown as { parseDiagnostics: readonly unknown[] }).parseDiagnostics;
+  const diagnostics = (file as unknown as { parseDiagnostics: readonly unknown[] })
+    .parseDiagnostics;
   return diagnostics.length === 0 ? file : undefined;
 }
 
@@ -295,7 +296,10 @@ function localize(code: string, srv: string): string {
     .replaceAll('https://repo.example', repo.origin)
     .replaceAll('sftp://mirror.example', daemon('sftp', sshd, sshd?.root))
     .replaceAll('ftp://mirror.example', daemon('ftp', vsftpd))
-    .replaceAll('redis://queue.example', redis === undefined ? 'redis://queue.example' : `redis://${redis.host}:${redis.port}`)
+    .replaceAll(
+      'redis://queue.example',
+      redis === undefined ? 'redis://queue.example' : `redis://${redis.host}:${redis.port}`,
+    )
     .replaceAll('/etc/dl/', `${secrets}/`)
     .replaceAll('/run/secrets/', `${secrets}/`)
     .replaceAll('/srv/', `${srv}/`)
@@ -331,7 +335,10 @@ describe.each(files.map((file, i) => [file, all[i] ?? []] as const))('%s', (file
       // A test file (`// name.test.ts` on its first line): its tests are this suite's.
       describe(`${where} is a test file`, async () => {
         await mkdir(blocksDir, { recursive: true });
-        const path = join(blocksDir, `${file.replaceAll(/[^A-Za-z0-9]+/g, '-')}-${block.line}.test.ts`);
+        const path = join(
+          blocksDir,
+          `${file.replaceAll(/[^A-Za-z0-9]+/g, '-')}-${block.line}.test.ts`,
+        );
         await writeFile(path, block.code);
         await import(pathToFileURL(path).href);
       });
@@ -401,9 +408,13 @@ it('knows every fragment rule it enforces', () => {
     marker: 'fragment',
     code,
   });
-  expect(fragmentProblem(block('ts', 'open(session: S, request: OpenRequest): Promise<R>;\n'))).toBeUndefined();
+  expect(
+    fragmentProblem(block('ts', 'open(session: S, request: OpenRequest): Promise<R>;\n')),
+  ).toBeUndefined();
   expect(fragmentProblem(block('ts', 'type A = { b: string };\n'))).toBeUndefined();
-  expect(fragmentProblem(block('ts', 'const a = await factory.download(request);\n'))).toBeDefined();
+  expect(
+    fragmentProblem(block('ts', 'const a = await factory.download(request);\n')),
+  ).toBeDefined();
   expect(fragmentProblem(block('js', 'f();\n'))).toBeDefined();
   expect(fragmentProblem(block('json', '{ "a": \n'))).toBeDefined();
   expect(fragmentProblem(block('', 'a -> b\n'))).toBeDefined();
