@@ -7,12 +7,43 @@ const cell = (text) => String(text).replaceAll('|', '\\|');
 
 function goalText(result, row) {
   const goals = result.goals.filter((g) => g.peer === row.tool);
-  return goals
-    .map((g) => {
-      if (row.dlRatio === undefined) return `≥ ${g.ratio}`;
-      return `≥ ${g.ratio} ${row.dlRatio >= g.ratio ? 'met' : 'not met'}`;
-    })
-    .join(', ');
+  const texts = goals.map((g) => {
+    if (row.dlRatio === undefined) return `≥ ${g.ratio}`;
+    return `≥ ${g.ratio} ${row.dlRatio >= g.ratio ? 'met' : 'not met'}`;
+  });
+  if (row.tool === FLOOR && row.dlRatioPerRun?.length)
+    texts.push(`the floor; per run ${row.dlRatioPerRun.map((r) => fmt(r, 2)).join(', ')}`);
+  return texts.join(', ');
+}
+
+const FLOOR = 'node floor';
+
+/** dl ÷ node floor of every workload that ran it: the first table of the report. */
+function floorSummary(results) {
+  const lines = [];
+  for (const result of results) {
+    const row = result.rows?.find((r) => r.tool === FLOOR);
+    if (!row) continue;
+    const ratio = row.unavailable
+      ? `not available: ${cell(row.unavailable)}`
+      : row.dlRatio === undefined
+        ? '– (dl not available)'
+        : fmt(row.dlRatio, 2);
+    const perRun = (row.dlRatioPerRun ?? []).map((r) => fmt(r, 2)).join(', ');
+    lines.push(`| ${result.id} | ${cell(result.reference ?? 'dl')} | ${ratio} | ${perRun} |`);
+  }
+  if (lines.length === 0) return [];
+  return [
+    '## dl ÷ node floor',
+    '',
+    'dl rate ÷ the rate of `node-floor.mjs` (undici `dispatch()`, no streams, the least a Node process does): ' +
+      'how close dl is to the floor of its own runtime (1.0 = as fast).',
+    '',
+    '| workload | dl row | dl ÷ node floor (medians) | per run |',
+    '| --- | --- | ---: | --- |',
+    ...lines,
+    '',
+  ];
 }
 
 /** One Markdown table per workload, plus the notes. */
@@ -35,6 +66,7 @@ export function toMarkdown(report) {
         .join('; '),
     '',
   );
+  out.push(...floorSummary(report.results));
   for (const result of report.results) {
     out.push(`## ${result.id}: ${result.title}`, '');
     if (result.skipped) {

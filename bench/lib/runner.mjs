@@ -135,14 +135,22 @@ function summarizeWorkload(workload, rows) {
     row.failedRuns = row.runs.filter((r) => r.failed > 0 || r.exitCode !== 0).length;
     row.extraFiles = Math.max(...row.runs.map((r) => r.extraFiles));
   }
-  const dl = rows.find((r) => r.tool === 'dl');
+  // The row the ratios are taken against: 'dl' unless the workload names others (first available).
+  const reference = (workload.reference ?? ['dl'])
+    .map((name) => rows.find((r) => r.tool === name && !r.unavailable))
+    .find(Boolean);
   for (const row of rows) {
-    if (row === dl || row.unavailable || !dl || dl.unavailable) continue;
-    row.dlRatio = dl.rate / row.rate;
+    if (row === reference || row.unavailable || !reference) continue;
+    row.dlRatio = reference.rate / row.rate;
+    // Round by round (the tools alternate, so run i of both is side by side).
+    row.dlRatioPerRun = row.runs.map((r, i) =>
+      reference.runs[i] ? r.wallMs / reference.runs[i].wallMs : undefined,
+    );
   }
   return {
     id: workload.id,
     title: workload.title,
+    reference: reference?.tool,
     unit: workload.unit === 'bytes' ? 'MB/s' : 'files/s',
     amount: workload.amount,
     runs: workload.runs,

@@ -80,6 +80,33 @@ export function naiveTool({ concurrency }) {
 }
 
 /**
+ * bench/node-floor.mjs: undici `Agent.dispatch()` with a plain handler object,
+ * sha256 as data arrives, a synchronous write + rename per small file, the
+ * same manifest as the naive script and an Agent with `connections` per host.
+ */
+export function nodeFloorTool({ concurrency, env }) {
+  const script = new URL('../node-floor.mjs', import.meta.url).pathname;
+  return {
+    name: 'node floor',
+    async prepare(scratch, items, tag) {
+      const manifest = join(scratch, `floor-${tag}.jsonl`);
+      await writeLines(
+        manifest,
+        map(items(), (it) =>
+          JSON.stringify({
+            url: it.url,
+            path: it.path,
+            size: it.size,
+            digests: { sha256: it.sha256 },
+          }),
+        ),
+      );
+      return (outDir) => [process.execPath, [script, manifest, outDir, String(concurrency)], env];
+    },
+  };
+}
+
+/**
  * aria2c with an input file (`checksum=sha-256=…` per download, so aria2
  * verifies each file after writing it), N downloads at once, one connection
  * each, no preallocation.

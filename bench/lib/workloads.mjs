@@ -8,6 +8,7 @@ import {
   dlTool,
   lftpMirrorTool,
   naiveTool,
+  nodeFloorTool,
   wget2Tool,
 } from './tools.mjs';
 
@@ -80,6 +81,7 @@ export async function buildWorkloads(env, only) {
         aria2Tool({ concurrency: 16 }),
         naiveTool({ concurrency: 16 }),
         curlTool({ concurrency: 16 }),
+        nodeFloorTool({ concurrency: 16 }),
       ];
       w.push({
         id: `W1-${where}`,
@@ -112,6 +114,7 @@ export async function buildWorkloads(env, only) {
       aria2Tool({ concurrency: 1 }),
       naiveTool({ concurrency: 1 }),
       wget2Tool(),
+      nodeFloorTool({ concurrency: 1 }),
     ];
     w.push({
       id: 'W2',
@@ -246,6 +249,7 @@ export async function buildWorkloads(env, only) {
       dlTool({ bin: env.dlBin, concurrency: 16 }),
       aria2Tool({ concurrency: 16, extraArgs: ['--deferred-input=true'] }),
       naiveTool({ concurrency: 16 }),
+      nodeFloorTool({ concurrency: 16 }),
     ];
     w.push({
       id: 'W5',
