@@ -89,14 +89,19 @@ export function toMarkdown(report) {
       out.push('');
       continue;
     }
+    const extraColumns = result.extraColumns ?? [];
+    const extraHead = extraColumns.map((c) => ` ${c.label} |`).join('');
+    const extraRule = extraColumns.map(() => ' ---: |').join('');
+    const ratioHead =
+      result.reference && result.reference !== 'dl' ? `${result.reference} ÷ tool` : 'dl ÷ tool';
     out.push(
-      `| tool | median s | ${result.unit} | CPU s | peak RSS MB | conns | failed | dl ÷ tool | goal |`,
-      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+      `| tool | median s | ${result.unit} | CPU s | peak RSS MB | conns |${extraHead} failed | ${cell(ratioHead)} | goal |`,
+      `| --- | ---: | ---: | ---: | ---: | ---: |${extraRule} ---: | ---: | --- |`,
     );
     for (const row of result.rows) {
       if (row.unavailable) {
         out.push(
-          `| ${cell(row.tool)} | – | – | – | – | – | – | – | not available: ${cell(row.unavailable)} |`,
+          `| ${cell(row.tool)} | – | – | – | – | – |${extraColumns.map(() => ' – |').join('')} – | – | not available: ${cell(row.unavailable)} |`,
         );
         continue;
       }
@@ -106,7 +111,7 @@ export function toMarkdown(report) {
       const failed =
         row.failedRuns > 0 ? `${row.failedFiles} (${row.failedRuns} run(s) failed)` : '0';
       out.push(
-        `| ${cell(row.tool)} | ${fmt(row.medianWallS, 2)} | ${fmt(row.rate, result.unit === 'MB/s' ? 1 : 0)} | ${fmt(row.medianCpuS, 2)} | ${fmt(row.peakRssMb, 0)} | ${conns} | ${failed} | ${row.dlRatio === undefined ? '' : fmt(row.dlRatio, 2)} | ${goalText(result, row)} |`,
+        `| ${cell(row.tool)} | ${fmt(row.medianWallS, 2)} | ${fmt(row.rate, result.unit === 'MB/s' ? 1 : 0)} | ${fmt(row.medianCpuS, 2)} | ${fmt(row.peakRssMb, 0)} | ${conns} |${extraColumns.map((c) => ` ${fmt(row.extra?.[c.key], 2)} |`).join('')} ${failed} | ${row.dlRatio === undefined ? '' : fmt(row.dlRatio, 2)} | ${goalText(result, row)} |`,
       );
     }
     out.push('');

@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import { makeBigFile, makeFiles } from './data.mjs';
 import { ANY_BODY } from './nginx.mjs';
+import { startDelayServer } from './h2-server.mjs';
+import { run } from './proc.mjs';
 import {
   aria2Tool,
   curlOpensslTool,
@@ -9,6 +12,7 @@ import {
   lftpMirrorTool,
   naiveTool,
   nodeFloorTool,
+  wget2ListTool,
   wget2Tool,
 } from './tools.mjs';
 
@@ -28,6 +32,7 @@ export function sizes(quick) {
         w5small: 2_000,
         s1: 64 * MiB,
         s1clients: 100,
+        w6: 500,
       }
     : {
         w1: 5_000,
@@ -38,6 +43,7 @@ export function sizes(quick) {
         w5small: 20_000,
         s1: 1 * GiB,
         s1clients: 100,
+        w6: 5_000,
       };
 }
 
@@ -58,7 +64,8 @@ export async function buildWorkloads(env, only) {
   const unavailableFor = (tools) => {
     const out = {};
     for (const t of tools) {
-      if (t.name === 'dl' && env.dlProblem) out[t.name] = env.dlProblem;
+      if ((t.name === 'dl' || t.name.startsWith('dl ')) && env.dlProblem)
+        out[t.name] = env.dlProblem;
       const program = t.program ?? t.name.split(/[ |]/)[0];
       if (env.missing.includes(program)) out[t.name] = `${program} is not installed`;
     }
@@ -287,7 +294,92 @@ export async function buildWorkloads(env, only) {
       rssCheck: true,
     });
   }
+  if (want('W6')) w.push(await buildW6(env, s, timeoutMs, unavailableFor, count));
   return w.filter((workload) => selected(workload.id));
+}
+
+/** How `dl get` is told to negotiate HTTP/2, if its help lists such an option. */
+async function dlHttp2Flag(env) {
+  if (env.dlProblem) return undefined;
+  const help = await run(process.execPath, [env.dlBin, 'get', '--help'], { allowFailure: true });
+  return /(--http2|--allow-h2|--h2)\b/.exec(help.stdout)?.[1];
+}
+
+/**
+ * W6: a polite mirror. 5,000 × 16 KiB over HTTPS (ALPN h2 + http/1.1) from
+ * bench/h2-delay-server.mjs, every answer 20 ms late, 2 connections per host.
+ */
+async function buildW6(env, s, timeoutMs, unavailableFor, count) {
+  const DELAY_MS = 20;
+  const MAX_STREAMS = 100;
+  const root = join(env.tmpfs, 'w6-www');
+  const entries = await makeFiles(root, 'w6', s.w6, 16 * KiB);
+  const server = await startDelayServer({
+    testkit: env.testkit,
+    root,
+    dir: join(env.tmpfs, 'w6-tls'),
+    delayMs: DELAY_MS,
+    maxStreams: MAX_STREAMS,
+  });
+  env.addCleanup(() => server.stop());
+  const ca = server.certFile;
+  const h2Flag = await dlHttp2Flag(env);
+  const tools = [
+    dlTool({
+      name: 'dl (HTTP/2)',
+      bin: env.dlBin,
+      concurrency: 2,
+      extraArgs: [...(h2Flag ? [h2Flag] : []), '--ca-bundle', ca],
+    }),
+    dlTool({
+      name: 'dl (HTTP/1.1)',
+      bin: env.dlBin,
+      concurrency: 2,
+      extraArgs: ['--ca-bundle', ca],
+    }),
+    // As many transfers as the server allows streams on one connection: curl
+    // multiplexes them on one connection (more transfers than that, and curl
+    // 7.88 opens a new connection for each transfer that does not fit).
+    curlTool({
+      concurrency: MAX_STREAMS,
+      name: 'curl --http2 --parallel',
+      extraArgs: ['--http2', '--cacert', ca],
+    }),
+    wget2ListTool({
+      concurrency: 2,
+      name: 'wget2 (HTTP/1.1) + sha256sum',
+      extraArgs: ['--no-http2', `--ca-certificate=${ca}`],
+    }),
+    aria2Tool({ concurrency: 2, name: 'aria2c (HTTP/1.1)', extraArgs: [`--ca-certificate=${ca}`] }),
+    nodeFloorTool({ concurrency: 2, env: { NODE_EXTRA_CA_CERTS: ca } }),
+  ];
+  const unavailable = unavailableFor(tools);
+  if (!h2Flag && !unavailable['dl (HTTP/2)'])
+    unavailable['dl (HTTP/2)'] =
+      '`dl get` has no option to negotiate HTTP/2 (@dl/http has `allowH2`, the CLI does not expose it)';
+  return {
+    id: 'W6',
+    title: `HTTPS ${count(s.w6)} files × 16 KiB, each answered after ${DELAY_MS} ms, 2 connections per host (h2 or HTTP/1.1), sha256 each, output on tmpfs`,
+    unit: 'files',
+    amount: s.w6,
+    items: toItems(entries, (rel) => server.url(rel)),
+    outBase: env.tmpfs,
+    watch: [{ name: 'https', start: () => env.watch(server.port) }],
+    cpuOf: [{ key: 'server', pid: () => server.pid }],
+    extraColumns: [{ key: 'server', label: 'server CPU s' }],
+    tools,
+    unavailable,
+    reference: ['dl (HTTP/2)', 'dl (HTTP/1.1)'],
+    runs: env.runs,
+    timeoutMs,
+    goals: [],
+    notes: [
+      `Server: bench/h2-delay-server.mjs in its own Node process (node:http2 createSecureServer, allowHTTP1, ALPN h2 + http/1.1, SETTINGS_MAX_CONCURRENT_STREAMS ${MAX_STREAMS}, every response after a ${DELAY_MS} ms timer, files kept in memory after the first read). "server CPU s": its user + system time during the run; on 2 cores it competes with the tool.`,
+      '"2 connections": dl `-j 2 --per-host 2` (over HTTP/2 dl counts streams against the per-host cap, so 2 streams); wget2 `--max-threads=2 --no-http2` and aria2c `-j2 -x1` (HTTP/1.1: 2 connections, 2 requests in flight); node floor: an undici Agent with `connections: 2`, 2 requests in flight; curl `--http2 --parallel --parallel-max 100` multiplexes 100 streams on one connection (100 = the server stream limit: with `--parallel-max 200` curl 7.88 opened a new connection for every transfer beyond it, 101 in all; curl has no per-host connection cap on its command line). Conns shows what the server saw.',
+      'Every tool trusts the self-signed certificate through its own option: dl `--ca-bundle`, curl `--cacert`, wget2 and aria2c `--ca-certificate`, node floor `NODE_EXTRA_CA_CERTS`.',
+      'dl ÷ tool is taken against `dl (HTTP/2)` when it ran, else `dl (HTTP/1.1)` (the column heading names it).',
+    ],
+  };
 }
 
 /** aria2's `--ssh-host-key-md=sha-1=…`: SHA-1 of the host key blob, hex. */
