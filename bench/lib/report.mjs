@@ -8,6 +8,10 @@ const cell = (text) => String(text).replaceAll('|', '\\|');
 function goalText(result, row) {
   const goals = result.goals.filter((g) => g.peer === row.tool);
   const texts = goals.map((g) => {
+    if (g.atMost !== undefined) {
+      if (row.dlRatio === undefined) return g.text;
+      return `${g.text} ${row.dlRatio <= g.atMost ? 'met' : 'not met'}`;
+    }
     if (row.dlRatio === undefined) return `≥ ${g.ratio}`;
     return `≥ ${g.ratio} ${row.dlRatio >= g.ratio ? 'met' : 'not met'}`;
   });

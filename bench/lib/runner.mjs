@@ -111,7 +111,28 @@ async function onceInner(
     const [file, args, env] = command(outDir);
     const extra = {};
     const cpuBefore = cpuOf.map((c) => processCpuSeconds(c.pid()));
-    const state = await tool?.before?.(outDir);
+    let state;
+    try {
+      state = await tool?.before?.(outDir);
+    } catch (error) {
+      const message = `before the run: ${error?.message ?? error}`;
+      const expected = [...entries()].length;
+      return {
+        wallMs: NaN,
+        exitCode: -1,
+        connections: {},
+        extra: {},
+        expected,
+        ok: 0,
+        failed: expected,
+        missing: expected,
+        corrupt: 0,
+        extraFiles: 0,
+        examples: [],
+        stderr: message,
+        stdout: '',
+      };
+    }
     let m;
     try {
       m = await measure(file, args, { cwd: outDir, env, scratch, timeoutMs, watch });

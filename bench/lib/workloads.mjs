@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeBigFile, makeFiles } from './data.mjs';
 import { ANY_BODY } from './nginx.mjs';
 import { startDelayServer } from './h2-server.mjs';
 import { run } from './proc.mjs';
+import { fleetTool, stopChild, workerHelp } from './fleet.mjs';
 import {
   aria2Tool,
   curlOpensslTool,
@@ -76,8 +78,10 @@ export async function buildWorkloads(env, only) {
   const httpWatch = [{ name: 'http', start: () => env.watch(env.nginx.port) }];
   const count = (n) => n.toLocaleString('en-US');
 
+  let w1Files;
+  const w1Entries = () => (w1Files ??= makeFiles(env.www, 'w1', s.w1, 16 * KiB));
   if (want('W1')) {
-    const entries = await makeFiles(env.www, 'w1', s.w1, 16 * KiB);
+    const entries = await w1Entries();
     const items = toItems(entries, (rel) => env.nginx.url(rel));
     for (const [where, outBase, sync] of [
       ['tmpfs', env.tmpfs, false],
@@ -295,7 +299,64 @@ export async function buildWorkloads(env, only) {
     });
   }
   if (want('W6')) w.push(await buildW6(env, s, timeoutMs, unavailableFor, count));
+  if (want('F1')) w.push(await buildF1(env, s, timeoutMs, w1Entries, count));
   return w.filter((workload) => selected(workload.id));
+}
+
+/**
+ * F1: the fleet. Plain `dl get` against `dl get --queue` with 1, 2 and 4
+ * `dl worker` processes on the W1 files, all through one redis-server of
+ * the bench's own (testkit's startRedis: loopback, its own folder).
+ */
+async function buildF1(env, s, timeoutMs, w1Entries, count) {
+  const base = {
+    id: 'F1',
+    title: `fleet: dl get --queue with 1, 2 and 4 dl workers vs plain dl get, HTTP ${count(s.w1)} files × 16 KiB (W1), 16 connections, output on tmpfs`,
+  };
+  if (env.dlProblem) return { ...base, skipped: `not available: ${env.dlProblem}` };
+  const help = await workerHelp(env.dlBin);
+  if (help === undefined)
+    return { ...base, skipped: 'not available: dl worker missing (`dl worker --help`)' };
+  let redis;
+  try {
+    const dir = join(env.tmpfs, 'redis');
+    await mkdir(dir, { recursive: true });
+    redis = await env.testkit.startRedis({ dir });
+  } catch (error) {
+    return { ...base, skipped: `not available: redis-server: ${error?.message ?? error}` };
+  }
+  env.addCleanup(() => redis.stop());
+  const live = new Set();
+  env.addCleanup(() => Promise.all([...live].map(stopChild)));
+  const entries = await w1Entries();
+  const tools = [
+    dlTool({ bin: env.dlBin, concurrency: 16 }),
+    ...[1, 2, 4].map((workers) =>
+      fleetTool({ bin: env.dlBin, redis, workers, concurrency: 16, help, live }),
+    ),
+  ];
+  return {
+    ...base,
+    unit: 'files',
+    amount: s.w1,
+    items: toItems(entries, (rel) => env.nginx.url(rel)),
+    outBase: env.tmpfs,
+    watch: [{ name: 'http', start: () => env.watch(env.nginx.port) }],
+    cpuOf: [{ key: 'redis', pid: () => redis.pid }],
+    extraColumns: [
+      { key: 'redis', label: 'redis-server CPU s per 1,000 files', per: 1000 },
+      { key: 'workers', label: 'workers CPU s' },
+    ],
+    tools,
+    unavailable: {},
+    runs: env.runs,
+    timeoutMs,
+    goals: [{ peer: 'dl --queue, 1 worker', atMost: 1.25, text: 'fleet ≥ 0.8 × local' }],
+    notes: [
+      "`dl ÷ tool` here is plain `dl get` ÷ the fleet: ≤ 1.25 means the fleet reaches ≥ 0.8 × the local rate. CPU s is the `dl get --queue` process only; the workers' CPU (user + system from /proc, read before they are stopped) and redis-server's (from /proc/PID/stat before and after the run) have their own columns.",
+      `redis-server ${redis.url}: testkit's startRedis, append-only file with fsync every second, data on tmpfs, flushed before every run. Workers are started before each run (the run starts once each holds a redis connection) and stopped after it, outside the timing; ${/--per-host\b/.test(help) ? 'they get `--per-host 16`' : '`dl worker` takes no --per-host: workers run with their defaults'}.`,
+    ],
+  };
 }
 
 /** How `dl get` is told to negotiate HTTP/2, if its help lists such an option. */
