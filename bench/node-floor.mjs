@@ -3,18 +3,21 @@
 // handler object per request (undici 7's onRequestStart / onResponseStart /
 // onResponseData / onResponseEnd / onResponseError), no Readable per body, no
 // promise per chunk, sha256 updated as data arrives, a synchronous write +
-// rename for a small file and a write stream (with pause/resume) for a large
-// one. No retries. Same input as naive-download.mjs.
+// rename for a small file, synchronous writes as data arrives for a large one
+// (no controller.pause(): see bench/README.md). No retries. Same input as
+// naive-download.mjs.
 //
 //   node bench/node-floor.mjs MANIFEST OUT_DIR CONNECTIONS_PER_HOST
 import { createHash } from 'node:crypto';
 import {
-  createWriteStream,
+  closeSync,
   mkdirSync,
+  openSync,
   readFileSync,
   renameSync,
   rmSync,
   writeFileSync,
+  writeSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -48,7 +51,7 @@ function start(item) {
   const hash = createHash('sha256');
   const chunks = [];
   let status = 0;
-  let out;
+  let fd;
   const done = () => {
     const expected = item.digests?.sha256;
     if (status === 200 && expected !== undefined && hash.digest('hex') !== expected) {
@@ -63,31 +66,32 @@ function start(item) {
     { origin: url.origin, path: url.pathname + url.search, method: 'GET' },
     {
       onRequestStart() {},
-      onResponseStart(controller, statusCode) {
+      onResponseStart(_controller, statusCode) {
         status = statusCode;
-        if (status === 200 && !(item.size <= SMALL)) {
-          out = createWriteStream(temp);
-          out.on('drain', () => controller.resume());
-        }
+        if (status === 200 && !(item.size <= SMALL)) fd = openSync(temp, 'w');
       },
-      onResponseData(controller, chunk) {
+      onResponseData(_controller, chunk) {
         if (status !== 200) return;
         hash.update(chunk);
-        if (out === undefined) chunks.push(chunk);
-        else if (!out.write(chunk)) controller.pause();
+        // A large body is written as it comes, synchronously: the socket is
+        // not read meanwhile, which is all the back pressure it needs.
+        if (fd === undefined) chunks.push(chunk);
+        else writeSync(fd, chunk);
       },
       onResponseEnd() {
         if (status !== 200) {
           fail(item, `HTTP ${status}`);
           status = 0;
           done();
-        } else if (out === undefined) {
-          writeFileSync(temp, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+        } else {
+          if (fd === undefined)
+            writeFileSync(temp, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+          else closeSync(fd);
           done();
-        } else out.end(done);
+        }
       },
       onResponseError(_controller, error) {
-        out?.destroy();
+        if (fd !== undefined) closeSync(fd);
         fail(item, String(error));
         status = 0;
         running--;
