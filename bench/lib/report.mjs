@@ -7,12 +7,47 @@ const cell = (text) => String(text).replaceAll('|', '\\|');
 
 function goalText(result, row) {
   const goals = result.goals.filter((g) => g.peer === row.tool);
-  return goals
-    .map((g) => {
-      if (row.dlRatio === undefined) return `≥ ${g.ratio}`;
-      return `≥ ${g.ratio} ${row.dlRatio >= g.ratio ? 'met' : 'not met'}`;
-    })
-    .join(', ');
+  const texts = goals.map((g) => {
+    if (g.atMost !== undefined) {
+      if (row.dlRatio === undefined) return g.text;
+      return `${g.text} ${row.dlRatio <= g.atMost ? 'met' : 'not met'}`;
+    }
+    if (row.dlRatio === undefined) return `≥ ${g.ratio}`;
+    return `≥ ${g.ratio} ${row.dlRatio >= g.ratio ? 'met' : 'not met'}`;
+  });
+  if (row.tool === FLOOR && row.dlRatioPerRun?.length)
+    texts.push(`the floor; per run ${row.dlRatioPerRun.map((r) => fmt(r, 2)).join(', ')}`);
+  return texts.join(', ');
+}
+
+const FLOOR = 'node floor';
+
+/** dl ÷ node floor of every workload that ran it: the first table of the report. */
+function floorSummary(results) {
+  const lines = [];
+  for (const result of results) {
+    const row = result.rows?.find((r) => r.tool === FLOOR);
+    if (!row) continue;
+    const ratio = row.unavailable
+      ? `not available: ${cell(row.unavailable)}`
+      : row.dlRatio === undefined
+        ? '– (dl not available)'
+        : fmt(row.dlRatio, 2);
+    const perRun = (row.dlRatioPerRun ?? []).map((r) => fmt(r, 2)).join(', ');
+    lines.push(`| ${result.id} | ${cell(result.reference ?? 'dl')} | ${ratio} | ${perRun} |`);
+  }
+  if (lines.length === 0) return [];
+  return [
+    '## dl ÷ node floor',
+    '',
+    'dl rate ÷ the rate of `node-floor.mjs` (undici `dispatch()`, no streams, the least a Node process does): ' +
+      'how close dl is to the floor of its own runtime (1.0 = as fast).',
+    '',
+    '| workload | dl row | dl ÷ node floor (medians) | per run |',
+    '| --- | --- | ---: | --- |',
+    ...lines,
+    '',
+  ];
 }
 
 /** One Markdown table per workload, plus the notes. */
@@ -35,6 +70,7 @@ export function toMarkdown(report) {
         .join('; '),
     '',
   );
+  out.push(...floorSummary(report.results));
   for (const result of report.results) {
     out.push(`## ${result.id}: ${result.title}`, '');
     if (result.skipped) {
@@ -57,14 +93,19 @@ export function toMarkdown(report) {
       out.push('');
       continue;
     }
+    const extraColumns = result.extraColumns ?? [];
+    const extraHead = extraColumns.map((c) => ` ${c.label} |`).join('');
+    const extraRule = extraColumns.map(() => ' ---: |').join('');
+    const ratioHead =
+      result.reference && result.reference !== 'dl' ? `${result.reference} ÷ tool` : 'dl ÷ tool';
     out.push(
-      `| tool | median s | ${result.unit} | CPU s | peak RSS MB | conns | failed | dl ÷ tool | goal |`,
-      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+      `| tool | median s | ${result.unit} | CPU s | peak RSS MB | conns |${extraHead} failed | ${cell(ratioHead)} | goal |`,
+      `| --- | ---: | ---: | ---: | ---: | ---: |${extraRule} ---: | ---: | --- |`,
     );
     for (const row of result.rows) {
       if (row.unavailable) {
         out.push(
-          `| ${cell(row.tool)} | – | – | – | – | – | – | – | not available: ${cell(row.unavailable)} |`,
+          `| ${cell(row.tool)} | – | – | – | – | – |${extraColumns.map(() => ' – |').join('')} – | – | not available: ${cell(row.unavailable)} |`,
         );
         continue;
       }
@@ -74,7 +115,7 @@ export function toMarkdown(report) {
       const failed =
         row.failedRuns > 0 ? `${row.failedFiles} (${row.failedRuns} run(s) failed)` : '0';
       out.push(
-        `| ${cell(row.tool)} | ${fmt(row.medianWallS, 2)} | ${fmt(row.rate, result.unit === 'MB/s' ? 1 : 0)} | ${fmt(row.medianCpuS, 2)} | ${fmt(row.peakRssMb, 0)} | ${conns} | ${failed} | ${row.dlRatio === undefined ? '' : fmt(row.dlRatio, 2)} | ${goalText(result, row)} |`,
+        `| ${cell(row.tool)} | ${fmt(row.medianWallS, 2)} | ${fmt(row.rate, result.unit === 'MB/s' ? 1 : 0)} | ${fmt(row.medianCpuS, 2)} | ${fmt(row.peakRssMb, 0)} | ${conns} |${extraColumns.map((c) => ` ${fmt(row.extra?.[c.key], 2)} |`).join('')} ${failed} | ${row.dlRatio === undefined ? '' : fmt(row.dlRatio, 2)} | ${goalText(result, row)} |`,
       );
     }
     out.push('');

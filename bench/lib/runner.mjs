@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { measure, run } from './proc.mjs';
 import { verifyOutput } from './data.mjs';
+import { processCpuSeconds } from './cpu.mjs';
 
 export const median = (values) => {
   const sorted = values.filter((v) => v !== undefined && Number.isFinite(v)).sort((a, b) => a - b);
@@ -20,10 +21,21 @@ export const median = (values) => {
  *
  * workload: { id, title, unit: 'files' | 'bytes', amount, items(), outBase,
  *             watch: [{ name, start() }], tools: [tool], runs, timeoutMs,
- *             unavailable?: { [toolName]: reason } }
+ *             unavailable?: { [toolName]: reason }, skipped?: reason,
+ *             reference?: [toolName] (the rows ratios are taken against, first available; default ['dl']),
+ *             cpuOf?: [{ key, pid() }] (server processes whose CPU seconds each run adds to `extra[key]`),
+ *             extraColumns?: [{ key, label, per? }] (medians of `extra[key]`, × per ÷ amount when `per` is set) }
+ *
+ * A tool may have `before(outDir)` and `after(state)` hooks around each run
+ * (start and stop helper processes, outside the timing); `after` may return
+ * figures to add to the run's `extra`.
  */
 export async function runWorkload(workload, ctx) {
   const { log, scratch } = ctx;
+  if (workload.skipped) {
+    log(`  ${workload.id}: not run — ${workload.skipped}`);
+    return { id: workload.id, title: workload.title, skipped: workload.skipped, rows: [] };
+  }
   const itemsOf = () => workload.items();
   const entries = () =>
     map(itemsOf(), (it) => ({ path: it.path, size: it.size, sha256: it.sha256 }));
@@ -41,6 +53,7 @@ export async function runWorkload(workload, ctx) {
       entries: () => map(first(), (it) => ({ path: it.path, size: it.size, sha256: it.sha256 })),
       timeoutMs: 60_000,
       watch: [],
+      tool,
     });
     if (probe.failed > 0 || probe.exitCode !== 0) {
       row.unavailable = `probe of one file failed (exit ${probe.exitCode}): ${summarize(probe.stderr || probe.stdout)}`;
@@ -59,6 +72,8 @@ export async function runWorkload(workload, ctx) {
         timeoutMs: workload.timeoutMs,
         watch: workload.watch,
         sync: workload.sync,
+        tool,
+        cpuOf: workload.cpuOf,
       });
       row.runs.push(result);
       log(
@@ -87,11 +102,47 @@ async function once(command, options) {
   }
 }
 
-async function onceInner(command, { outBase, scratch, entries, timeoutMs, watch, sync }) {
+async function onceInner(
+  command,
+  { outBase, scratch, entries, timeoutMs, watch, sync, tool, cpuOf = [] },
+) {
   const outDir = await mkdtemp(join(outBase, 'dl-bench-out-'));
   try {
     const [file, args, env] = command(outDir);
-    const m = await measure(file, args, { cwd: outDir, env, scratch, timeoutMs, watch });
+    const extra = {};
+    const cpuBefore = cpuOf.map((c) => processCpuSeconds(c.pid()));
+    let state;
+    try {
+      state = await tool?.before?.(outDir);
+    } catch (error) {
+      const message = `before the run: ${error?.message ?? error}`;
+      const expected = [...entries()].length;
+      return {
+        wallMs: NaN,
+        exitCode: -1,
+        connections: {},
+        extra: {},
+        expected,
+        ok: 0,
+        failed: expected,
+        missing: expected,
+        corrupt: 0,
+        extraFiles: 0,
+        examples: [],
+        stderr: message,
+        stdout: '',
+      };
+    }
+    let m;
+    try {
+      m = await measure(file, args, { cwd: outDir, env, scratch, timeoutMs, watch });
+      cpuOf.forEach((c, i) => {
+        const now = processCpuSeconds(c.pid());
+        if (now !== undefined && cpuBefore[i] !== undefined) extra[c.key] = now - cpuBefore[i];
+      });
+    } finally {
+      Object.assign(extra, await tool?.after?.(state));
+    }
     const v = await verifyOutput(outDir, entries());
     return {
       wallMs: m.wallMs,
@@ -100,6 +151,7 @@ async function onceInner(command, { outBase, scratch, entries, timeoutMs, watch,
       maxRssKb: m.maxRssKb,
       cpuS: m.cpuS,
       connections: m.connections,
+      extra,
       expected: v.expected,
       ok: v.ok,
       failed: v.missing + v.corrupt,
@@ -134,19 +186,33 @@ function summarizeWorkload(workload, rows) {
     row.failedFiles = row.runs.reduce((sum, r) => sum + r.failed, 0);
     row.failedRuns = row.runs.filter((r) => r.failed > 0 || r.exitCode !== 0).length;
     row.extraFiles = Math.max(...row.runs.map((r) => r.extraFiles));
+    row.extra = {};
+    for (const { key, per } of workload.extraColumns ?? []) {
+      const value = median(row.runs.map((r) => r.extra?.[key]));
+      row.extra[key] = per && value !== undefined ? (value * per) / workload.amount : value;
+    }
   }
-  const dl = rows.find((r) => r.tool === 'dl');
+  // The row the ratios are taken against: 'dl' unless the workload names others (first available).
+  const reference = (workload.reference ?? ['dl'])
+    .map((name) => rows.find((r) => r.tool === name && !r.unavailable))
+    .find(Boolean);
   for (const row of rows) {
-    if (row === dl || row.unavailable || !dl || dl.unavailable) continue;
-    row.dlRatio = dl.rate / row.rate;
+    if (row === reference || row.unavailable || !reference) continue;
+    row.dlRatio = reference.rate / row.rate;
+    // Round by round (the tools alternate, so run i of both is side by side).
+    row.dlRatioPerRun = row.runs.map((r, i) =>
+      reference.runs[i] ? r.wallMs / reference.runs[i].wallMs : undefined,
+    );
   }
   return {
     id: workload.id,
     title: workload.title,
+    reference: reference?.tool,
     unit: workload.unit === 'bytes' ? 'MB/s' : 'files/s',
     amount: workload.amount,
     runs: workload.runs,
     goals: workload.goals ?? [],
+    extraColumns: workload.extraColumns ?? [],
     notes: workload.notes ?? [],
     rows,
   };

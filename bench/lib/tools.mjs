@@ -10,6 +10,7 @@ const q = (text) => `'${String(text).replaceAll("'", "'\\''")}'`;
 
 /** `dl get -i MANIFEST -o OUT -j N --per-host N --quiet`. */
 export function dlTool({
+  name = 'dl',
   node = process.execPath,
   bin,
   concurrency,
@@ -19,9 +20,10 @@ export function dlTool({
   mapUrl = (url) => url,
 }) {
   return {
-    name: 'dl',
+    name,
     async prepare(scratch, items, tag) {
-      const manifest = join(scratch, `dl-${tag}.jsonl`);
+      const suffix = name === 'dl' ? '' : `-${name.replace(/\W+/g, '')}`;
+      const manifest = join(scratch, `dl-${tag}${suffix}.jsonl`);
       await writeLines(
         manifest,
         map(items(), (it) =>
@@ -75,6 +77,33 @@ export function naiveTool({ concurrency }) {
         ),
       );
       return (outDir) => [process.execPath, [script, manifest, outDir, String(concurrency)]];
+    },
+  };
+}
+
+/**
+ * bench/node-floor.mjs: undici `Agent.dispatch()` with a plain handler object,
+ * sha256 as data arrives, a synchronous write + rename per small file, the
+ * same manifest as the naive script and an Agent with `connections` per host.
+ */
+export function nodeFloorTool({ concurrency, env }) {
+  const script = new URL('../node-floor.mjs', import.meta.url).pathname;
+  return {
+    name: 'node floor',
+    async prepare(scratch, items, tag) {
+      const manifest = join(scratch, `floor-${tag}.jsonl`);
+      await writeLines(
+        manifest,
+        map(items(), (it) =>
+          JSON.stringify({
+            url: it.url,
+            path: it.path,
+            size: it.size,
+            digests: { sha256: it.sha256 },
+          }),
+        ),
+      );
+      return (outDir) => [process.execPath, [script, manifest, outDir, String(concurrency)], env];
     },
   };
 }
@@ -173,6 +202,48 @@ export function curlOpensslTool() {
           '-c',
           `set -o pipefail; mkdir -p ${q(join(outDir, dirname(it.path)))} && h=$(curl -sS --fail ${q(it.url)} | tee ${q(join(outDir, it.path))} | openssl dgst -sha256 -r) && [ "\${h%% *}" = ${q(it.sha256)} ]`,
         ],
+      ];
+    },
+  };
+}
+
+/**
+ * wget2 over a list of URLs (`-i`), `--max-threads=N`, paths from the URLs
+ * (`-x -nH`), then `sha256sum -c`: wget2 verifies nothing itself.
+ */
+export function wget2ListTool({ concurrency, extraArgs = [], name = 'wget2 + sha256sum' }) {
+  return {
+    name,
+    async prepare(scratch, items, tag) {
+      const urls = join(scratch, `wget2-${tag}.txt`);
+      const sums = join(scratch, `wget2-sums-${tag}.txt`);
+      await writeLines(
+        urls,
+        map(items(), (it) => it.url),
+      );
+      await writeLines(
+        sums,
+        map(items(), (it) => `${it.sha256}  ${it.path}`),
+      );
+      const wget2 = [
+        'wget2',
+        '-q',
+        '--no-robots',
+        '--no-hsts',
+        '--no-ocsp',
+        '--no-tcp-fastopen',
+        `--max-threads=${concurrency}`,
+        '-x',
+        '-nH',
+        ...extraArgs,
+        '-i',
+        urls,
+      ]
+        .map(q)
+        .join(' ');
+      return (outDir) => [
+        'bash',
+        ['-c', `cd ${q(outDir)} && ${wget2} && sha256sum --quiet -c ${q(sums)}`],
       ];
     },
   };

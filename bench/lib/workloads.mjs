@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { makeBigFile, makeFiles } from './data.mjs';
 import { ANY_BODY } from './nginx.mjs';
+import { startDelayServer } from './h2-server.mjs';
+import { run } from './proc.mjs';
+import { fleetTool, stopChild, workerHelp } from './fleet.mjs';
 import {
   aria2Tool,
   curlOpensslTool,
@@ -8,6 +13,8 @@ import {
   dlTool,
   lftpMirrorTool,
   naiveTool,
+  nodeFloorTool,
+  wget2ListTool,
   wget2Tool,
 } from './tools.mjs';
 
@@ -27,6 +34,7 @@ export function sizes(quick) {
         w5small: 2_000,
         s1: 64 * MiB,
         s1clients: 100,
+        w6: 500,
       }
     : {
         w1: 5_000,
@@ -37,6 +45,7 @@ export function sizes(quick) {
         w5small: 20_000,
         s1: 1 * GiB,
         s1clients: 100,
+        w6: 5_000,
       };
 }
 
@@ -57,7 +66,8 @@ export async function buildWorkloads(env, only) {
   const unavailableFor = (tools) => {
     const out = {};
     for (const t of tools) {
-      if (t.name === 'dl' && env.dlProblem) out[t.name] = env.dlProblem;
+      if ((t.name === 'dl' || t.name.startsWith('dl ')) && env.dlProblem)
+        out[t.name] = env.dlProblem;
       const program = t.program ?? t.name.split(/[ |]/)[0];
       if (env.missing.includes(program)) out[t.name] = `${program} is not installed`;
     }
@@ -68,8 +78,10 @@ export async function buildWorkloads(env, only) {
   const httpWatch = [{ name: 'http', start: () => env.watch(env.nginx.port) }];
   const count = (n) => n.toLocaleString('en-US');
 
+  let w1Files;
+  const w1Entries = () => (w1Files ??= makeFiles(env.www, 'w1', s.w1, 16 * KiB));
   if (want('W1')) {
-    const entries = await makeFiles(env.www, 'w1', s.w1, 16 * KiB);
+    const entries = await w1Entries();
     const items = toItems(entries, (rel) => env.nginx.url(rel));
     for (const [where, outBase, sync] of [
       ['tmpfs', env.tmpfs, false],
@@ -80,6 +92,7 @@ export async function buildWorkloads(env, only) {
         aria2Tool({ concurrency: 16 }),
         naiveTool({ concurrency: 16 }),
         curlTool({ concurrency: 16 }),
+        nodeFloorTool({ concurrency: 16 }),
       ];
       w.push({
         id: `W1-${where}`,
@@ -112,6 +125,7 @@ export async function buildWorkloads(env, only) {
       aria2Tool({ concurrency: 1 }),
       naiveTool({ concurrency: 1 }),
       wget2Tool(),
+      nodeFloorTool({ concurrency: 1 }),
     ];
     w.push({
       id: 'W2',
@@ -246,6 +260,7 @@ export async function buildWorkloads(env, only) {
       dlTool({ bin: env.dlBin, concurrency: 16 }),
       aria2Tool({ concurrency: 16, extraArgs: ['--deferred-input=true'] }),
       naiveTool({ concurrency: 16 }),
+      nodeFloorTool({ concurrency: 16 }),
     ];
     w.push({
       id: 'W5',
@@ -283,7 +298,149 @@ export async function buildWorkloads(env, only) {
       rssCheck: true,
     });
   }
+  if (want('W6')) w.push(await buildW6(env, s, timeoutMs, unavailableFor, count));
+  if (want('F1')) w.push(await buildF1(env, s, timeoutMs, w1Entries, count));
   return w.filter((workload) => selected(workload.id));
+}
+
+/**
+ * F1: the fleet. Plain `dl get` against `dl get --queue` with 1, 2 and 4
+ * `dl worker` processes on the W1 files, all through one redis-server of
+ * the bench's own (testkit's startRedis: loopback, its own folder).
+ */
+async function buildF1(env, s, timeoutMs, w1Entries, count) {
+  const base = {
+    id: 'F1',
+    title: `fleet: dl get --queue with 1, 2 and 4 dl workers vs plain dl get, HTTP ${count(s.w1)} files × 16 KiB (W1), 16 connections, output on tmpfs`,
+  };
+  if (env.dlProblem) return { ...base, skipped: `not available: ${env.dlProblem}` };
+  const help = await workerHelp(env.dlBin);
+  if (help === undefined)
+    return { ...base, skipped: 'not available: dl worker missing (`dl worker --help`)' };
+  let redis;
+  try {
+    const dir = join(env.tmpfs, 'redis');
+    await mkdir(dir, { recursive: true });
+    redis = await env.testkit.startRedis({ dir });
+  } catch (error) {
+    return { ...base, skipped: `not available: redis-server: ${error?.message ?? error}` };
+  }
+  env.addCleanup(() => redis.stop());
+  const live = new Set();
+  env.addCleanup(() => Promise.all([...live].map(stopChild)));
+  const entries = await w1Entries();
+  const tools = [
+    dlTool({ bin: env.dlBin, concurrency: 16 }),
+    ...[1, 2, 4].map((workers) =>
+      fleetTool({ bin: env.dlBin, redis, workers, concurrency: 16, help, live }),
+    ),
+  ];
+  return {
+    ...base,
+    unit: 'files',
+    amount: s.w1,
+    items: toItems(entries, (rel) => env.nginx.url(rel)),
+    outBase: env.tmpfs,
+    watch: [{ name: 'http', start: () => env.watch(env.nginx.port) }],
+    cpuOf: [{ key: 'redis', pid: () => redis.pid }],
+    extraColumns: [
+      { key: 'redis', label: 'redis-server CPU s per 1,000 files', per: 1000 },
+      { key: 'workers', label: 'workers CPU s' },
+    ],
+    tools,
+    unavailable: {},
+    runs: env.runs,
+    timeoutMs,
+    goals: [{ peer: 'dl --queue, 1 worker', atMost: 1.25, text: 'fleet ≥ 0.8 × local' }],
+    notes: [
+      "`dl ÷ tool` here is plain `dl get` ÷ the fleet: ≤ 1.25 means the fleet reaches ≥ 0.8 × the local rate. CPU s is the `dl get --queue` process only; the workers' CPU (user + system from /proc, read before they are stopped) and redis-server's (from /proc/PID/stat before and after the run) have their own columns.",
+      `redis-server ${redis.url}: testkit's startRedis, append-only file with fsync every second, data on tmpfs, flushed before every run. Workers are started before each run (the run starts once each holds a redis connection) and stopped after it, outside the timing; ${/--per-host\b/.test(help) ? 'they get `--per-host 16`' : '`dl worker` takes no --per-host: workers run with their defaults'}.`,
+    ],
+  };
+}
+
+/** How `dl get` is told to negotiate HTTP/2, if its help lists such an option. */
+async function dlHttp2Flag(env) {
+  if (env.dlProblem) return undefined;
+  const help = await run(process.execPath, [env.dlBin, 'get', '--help'], { allowFailure: true });
+  return /(--http2|--allow-h2|--h2)\b/.exec(help.stdout)?.[1];
+}
+
+/**
+ * W6: a polite mirror. 5,000 × 16 KiB over HTTPS (ALPN h2 + http/1.1) from
+ * bench/h2-delay-server.mjs, every answer 20 ms late, 2 connections per host.
+ */
+async function buildW6(env, s, timeoutMs, unavailableFor, count) {
+  const DELAY_MS = 20;
+  const MAX_STREAMS = 100;
+  const root = join(env.tmpfs, 'w6-www');
+  const entries = await makeFiles(root, 'w6', s.w6, 16 * KiB);
+  const server = await startDelayServer({
+    testkit: env.testkit,
+    root,
+    dir: join(env.tmpfs, 'w6-tls'),
+    delayMs: DELAY_MS,
+    maxStreams: MAX_STREAMS,
+  });
+  env.addCleanup(() => server.stop());
+  const ca = server.certFile;
+  const h2Flag = await dlHttp2Flag(env);
+  const tools = [
+    dlTool({
+      name: 'dl (HTTP/2)',
+      bin: env.dlBin,
+      concurrency: 2,
+      extraArgs: [...(h2Flag ? [h2Flag] : []), '--ca-bundle', ca],
+    }),
+    dlTool({
+      name: 'dl (HTTP/1.1)',
+      bin: env.dlBin,
+      concurrency: 2,
+      extraArgs: ['--ca-bundle', ca],
+    }),
+    // As many transfers as the server allows streams on one connection: curl
+    // multiplexes them on one connection (more transfers than that, and curl
+    // 7.88 opens a new connection for each transfer that does not fit).
+    curlTool({
+      concurrency: MAX_STREAMS,
+      name: 'curl --http2 --parallel',
+      extraArgs: ['--http2', '--cacert', ca],
+    }),
+    wget2ListTool({
+      concurrency: 2,
+      name: 'wget2 (HTTP/1.1) + sha256sum',
+      extraArgs: ['--no-http2', `--ca-certificate=${ca}`],
+    }),
+    aria2Tool({ concurrency: 2, name: 'aria2c (HTTP/1.1)', extraArgs: [`--ca-certificate=${ca}`] }),
+    nodeFloorTool({ concurrency: 2, env: { NODE_EXTRA_CA_CERTS: ca } }),
+  ];
+  const unavailable = unavailableFor(tools);
+  if (!h2Flag && !unavailable['dl (HTTP/2)'])
+    unavailable['dl (HTTP/2)'] =
+      '`dl get` has no option to negotiate HTTP/2 (@dl/http has `allowH2`, the CLI does not expose it)';
+  return {
+    id: 'W6',
+    title: `HTTPS ${count(s.w6)} files × 16 KiB, each answered after ${DELAY_MS} ms, 2 connections per host (h2 or HTTP/1.1), sha256 each, output on tmpfs`,
+    unit: 'files',
+    amount: s.w6,
+    items: toItems(entries, (rel) => server.url(rel)),
+    outBase: env.tmpfs,
+    watch: [{ name: 'https', start: () => env.watch(server.port) }],
+    cpuOf: [{ key: 'server', pid: () => server.pid }],
+    extraColumns: [{ key: 'server', label: 'server CPU s' }],
+    tools,
+    unavailable,
+    reference: ['dl (HTTP/2)', 'dl (HTTP/1.1)'],
+    runs: env.runs,
+    timeoutMs,
+    goals: [],
+    notes: [
+      `Server: bench/h2-delay-server.mjs in its own Node process (node:http2 createSecureServer, allowHTTP1, ALPN h2 + http/1.1, SETTINGS_MAX_CONCURRENT_STREAMS ${MAX_STREAMS}, every response after a ${DELAY_MS} ms timer, files kept in memory after the first read). "server CPU s": its user + system time during the run; on 2 cores it competes with the tool.`,
+      '"2 connections": dl `-j 2 --per-host 2` (over HTTP/2 dl counts streams against the per-host cap, so 2 streams); wget2 `--max-threads=2 --no-http2` and aria2c `-j2 -x1` (HTTP/1.1: 2 connections, 2 requests in flight); node floor: an undici Agent with `connections: 2`, 2 requests in flight; curl `--http2 --parallel --parallel-max 100` multiplexes 100 streams on one connection (100 = the server stream limit: with `--parallel-max 200` curl 7.88 opened a new connection for every transfer beyond it, 101 in all; curl has no per-host connection cap on its command line). Conns shows what the server saw.',
+      'Every tool trusts the self-signed certificate through its own option: dl `--ca-bundle`, curl `--cacert`, wget2 and aria2c `--ca-certificate`, node floor `NODE_EXTRA_CA_CERTS`.',
+      'dl ÷ tool is taken against `dl (HTTP/2)` when it ran, else `dl (HTTP/1.1)` (the column heading names it).',
+    ],
+  };
 }
 
 /** aria2's `--ssh-host-key-md=sha-1=…`: SHA-1 of the host key blob, hex. */
