@@ -66,4 +66,36 @@ describe('the file sink', () => {
     expect((error as DownloadError).message).toContain(destination);
     expect(await readdir(dir)).toEqual(['blocker']);
   });
+
+  it.runIf(process.platform === 'linux')(
+    'fails with write-failed, promptly, where recursive mkdir would loop forever (/proc)',
+    async () => {
+      const store = createMemoryStore();
+      store.put('mem://h.test/small', bytes(500));
+      store.put('mem://h.test/large', bytes(1024 * 1024));
+      await using factory = createDownloaderFactory({
+        adapters: [memoryAdapter(store, { chunkSize: 64 * 1024 })],
+      });
+      const started = Date.now();
+      // Small goes through the synchronous path, large through the asynchronous one.
+      for (const [name, destination] of [
+        ['small', '/proc/nope/file'],
+        ['large', '/proc/nope/deeper/file'],
+      ] as const) {
+        const error = await factory
+          .download({
+            url: `mem://h.test/${name}`,
+            destination,
+            signal: AbortSignal.timeout(3000),
+          })
+          .then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+        expect((error as DownloadError).code).toBe(ErrorCodes.WriteFailed);
+        expect((error as DownloadError).message).toContain(destination);
+      }
+      expect(Date.now() - started).toBeLessThan(2000);
+    },
+  );
 });

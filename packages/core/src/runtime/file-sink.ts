@@ -1,6 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, renameSync, unlinkSync, writevSync } from 'node:fs';
-import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writevSync,
+} from 'node:fs';
+import { mkdir, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { DownloadError } from '../errors/download-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
@@ -117,7 +125,7 @@ export class FileSink implements Sink {
     let fd: number | undefined;
     try {
       if (!knownDirs.has(dir)) {
-        mkdirSync(dir, { recursive: true });
+        makeDirSync(dir);
         rememberDir(dir);
       }
       temp = this.#tempName(dir);
@@ -210,13 +218,84 @@ export class FileSink implements Sink {
   }
 }
 
+/**
+ * Folders made for one destination at most: deeper than that is a mistake,
+ * and the bound keeps folder creation finite whatever the file system does.
+ */
+const MAX_NEW_FOLDERS = 64;
+
+/**
+ * Makes `dir` and its missing parents one level at a time, never with
+ * `recursive: true`: Node's recursive mkdir loops forever (and blocks the
+ * thread pool or the loop) where a parent exists but mkdir under it fails
+ * with ENOENT, as in `/proc`. Finds the first existing ancestor with `stat`
+ * (at most {@link MAX_NEW_FOLDERS} levels up), then makes each level below it.
+ */
 async function makeDir(dir: string, destination: string): Promise<void> {
   try {
-    await mkdir(dir, { recursive: true });
+    const missing: string[] = [];
+    for (let path = dir; ; path = parentOf(path, missing)) {
+      const info = await stat(path).catch((error: unknown) => {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        return undefined;
+      });
+      if (info !== undefined) {
+        assertFolder(info.isDirectory(), path);
+        break;
+      }
+    }
+    for (const level of missing.reverse()) {
+      await mkdir(level).catch((error: unknown) => {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      });
+    }
   } catch (error) {
     throw writeFailed(error, destination);
   }
   rememberDir(dir);
+}
+
+/** {@link makeDir} without the thread pool, for the small-file fast path; throws the system error. */
+function makeDirSync(dir: string): void {
+  const missing: string[] = [];
+  for (let path = dir; ; path = parentOf(path, missing)) {
+    const info = statSync(path, { throwIfNoEntry: false });
+    if (info !== undefined) {
+      assertFolder(info.isDirectory(), path);
+      break;
+    }
+  }
+  for (const level of missing.reverse()) {
+    try {
+      mkdirSync(level);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+}
+
+/** Notes `path` as missing and returns its parent, within the bound. */
+function parentOf(path: string, missing: string[]): string {
+  const parent = dirname(path);
+  if (parent === path || missing.length >= MAX_NEW_FOLDERS) {
+    throw Object.assign(
+      new Error(`no existing folder within ${MAX_NEW_FOLDERS} levels above '${path}'`),
+      {
+        code: 'ENOENT',
+        path,
+      },
+    );
+  }
+  missing.push(path);
+  return parent;
+}
+
+function assertFolder(isFolder: boolean, path: string): void {
+  if (isFolder) return;
+  throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${path}'`), {
+    code: 'ENOTDIR',
+    path,
+  });
 }
 
 function rememberDir(dir: string): void {
