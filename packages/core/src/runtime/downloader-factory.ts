@@ -316,7 +316,7 @@ function factoryClosed(): DownloadError {
 }
 
 function sinkFor(request: DownloadRequest<unknown>): Sink {
-  if (request.destination !== undefined) return new FileSink(request.destination);
+  if (request.destination !== undefined) return new FileSink(request.destination, request.url);
   if (request.writable !== undefined) return new WritableSink(request.writable);
   return discardSink;
 }

@@ -12,6 +12,7 @@ import { mkdir, open, rename, stat, unlink, type FileHandle } from 'node:fs/prom
 import { basename, dirname, join } from 'node:path';
 import { DownloadError } from '../errors/download-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
+import { redactUrl } from '../util/redact.js';
 import type { Sink } from './sink.js';
 
 /** Temp files end with this; they live next to their destination until renamed. */
@@ -65,7 +66,14 @@ export class FileSink implements Sink {
   #writing: Promise<void> | undefined;
   #failure: unknown;
 
-  constructor(readonly destination: string) {}
+  /**
+   * @param destination - where the file goes
+   * @param url - what is downloaded there, named (redacted) in a `write-failed` error
+   */
+  constructor(
+    readonly destination: string,
+    private readonly url?: string | URL,
+  ) {}
 
   write(chunk: Uint8Array): Promise<void> | void {
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
@@ -109,7 +117,7 @@ export class FileSink implements Sink {
       return this.destination;
     } catch (error) {
       await this.#discard();
-      throw writeFailed(error, this.destination);
+      throw writeFailed(error, this.destination, this.url);
     }
   }
 
@@ -150,7 +158,7 @@ export class FileSink implements Sink {
         knownDirs.delete(dir);
         return undefined;
       }
-      throw writeFailed(error, this.destination);
+      throw writeFailed(error, this.destination, this.url);
     } finally {
       timedSync(performance.now() - started);
     }
@@ -176,13 +184,13 @@ export class FileSink implements Sink {
     try {
       checkWhole((await this.#handle!.writev(chunks)).bytesWritten, bytes);
     } catch (error) {
-      throw writeFailed(error, this.destination);
+      throw writeFailed(error, this.destination, this.url);
     }
   }
 
   async #open(): Promise<void> {
     const dir = dirname(this.destination);
-    if (!knownDirs.has(dir)) await makeDir(dir, this.destination);
+    if (!knownDirs.has(dir)) await makeDir(dir, this.destination, this.url);
     for (let tries = 0; ; tries++) {
       this.#tempPath = this.#tempName(dir);
       try {
@@ -192,13 +200,13 @@ export class FileSink implements Sink {
         const code = (error as NodeJS.ErrnoException).code;
         this.#tempPath = undefined;
         if (tries >= 2 || (code !== 'ENOENT' && code !== 'EEXIST')) {
-          throw writeFailed(error, this.destination);
+          throw writeFailed(error, this.destination, this.url);
         }
         // ENOENT: the folder was removed since we created it. EEXIST: another
         // process picked the same name. Either way, try again.
         if (code === 'ENOENT') {
           knownDirs.delete(dir);
-          await makeDir(dir, this.destination);
+          await makeDir(dir, this.destination, this.url);
         }
       }
     }
@@ -231,7 +239,7 @@ const MAX_NEW_FOLDERS = 64;
  * with ENOENT, as in `/proc`. Finds the first existing ancestor with `stat`
  * (at most {@link MAX_NEW_FOLDERS} levels up), then makes each level below it.
  */
-async function makeDir(dir: string, destination: string): Promise<void> {
+async function makeDir(dir: string, destination: string, url?: string | URL): Promise<void> {
   try {
     const missing: string[] = [];
     for (let path = dir; ; path = parentOf(path, missing)) {
@@ -250,7 +258,7 @@ async function makeDir(dir: string, destination: string): Promise<void> {
       });
     }
   } catch (error) {
-    throw writeFailed(error, destination);
+    throw writeFailed(error, destination, url);
   }
   rememberDir(dir);
 }
@@ -331,12 +339,14 @@ function unlinkQuietly(path: string): void {
   }
 }
 
-function writeFailed(error: unknown, destination: string): DownloadError {
+function writeFailed(error: unknown, destination: string, url?: string | URL): DownloadError {
   if (DownloadError.isInstance(error)) return error;
   const code = (error as NodeJS.ErrnoException).code ?? 'unknown';
-  return new DownloadError(`Cannot write ${destination} (${code})`, {
+  const from = url === undefined ? '' : ` downloading ${redactUrl(url)}`;
+  return new DownloadError(`Cannot write ${destination} (${code})${from}`, {
     code: ErrorCodes.WriteFailed,
     cause: error,
     details: { destination },
+    ...(url === undefined ? {} : { url }),
   });
 }
