@@ -33,6 +33,13 @@ const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
  * passed in. Nothing is looked up globally; an unknown scheme is an error
  * that names the registered ones.
  *
+ * Adapters read their secrets (`{ env }`, `{ file }` references) when their
+ * session is created, on the first download that needs it, not here: a
+ * reference that cannot be resolved fails that download and every later one
+ * through the same adapter at once with the same non-retryable
+ * `invalid-request` error naming the variable or file (never its value),
+ * without trying again.
+ *
  * @example
  * ```ts
  * await using factory = createDownloaderFactory({ adapters: [fileAdapter(), http()] });
