@@ -345,7 +345,14 @@ describe('dl usage', () => {
       [['get'], /nothing to download/],
       [['get', '-j', 'zero', 'http://127.0.0.1:1/x'], /whole number/],
       [['get', 'not a url'], /not an absolute URL/],
-      [['get', '-i', 'no-such-manifest.jsonl'], /cannot be read/],
+      [
+        ['get', '-i', 'no-such-manifest.jsonl'],
+        /no-such-manifest\.jsonl: the manifest cannot be read \(ENOENT: no such file or directory\)/,
+      ],
+      [
+        ['get', 'http://127.0.0.1:1/x', '--bearer-token-file', 'no-such-token'],
+        /--bearer-token-file no-such-token: the file cannot be read \(ENOENT: no such file or directory\)/,
+      ],
       [['get', 'http://127.0.0.1:1/x', '--sha256', 'abc'], /64 hex/],
       [
         ['get', 'http://127.0.0.1:1/x', '-H', 'Authorization: Bearer secret-token'],
