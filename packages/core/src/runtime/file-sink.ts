@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   mkdirSync,
@@ -14,15 +13,9 @@ import { DownloadError } from '../errors/download-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
 import { redactUrl } from '../util/redact.js';
 import type { Sink } from './sink.js';
-
-/** Temp files end with this; they live next to their destination until renamed. */
-export const TEMP_SUFFIX = '.dl-part';
+import { tempNameFor } from './temp-files.js';
 
 const FLUSH_BYTES = 256 * 1024;
-// One random prefix per process and a counter: unique names without a
-// random-number call per file.
-const TEMP_PREFIX = `${process.pid.toString(36)}${randomBytes(3).toString('hex')}`;
-let tempCounter = 0;
 const knownDirs = new Set<string>();
 const KNOWN_DIRS_MAX = 1024;
 /** A file whose bytes all arrived before the first flush is written in one synchronous go… */
@@ -164,9 +157,9 @@ export class FileSink implements Sink {
     }
   }
 
+  /** A name that says who writes it (see `parseTempName`), so a later run can prove it stale. */
   #tempName(dir: string): string {
-    const unique = `${TEMP_PREFIX}${(tempCounter++).toString(36)}`;
-    return join(dir, `.${basename(this.destination)}.${unique}${TEMP_SUFFIX}`);
+    return join(dir, tempNameFor(basename(this.destination)));
   }
 
   async abort(): Promise<void> {
