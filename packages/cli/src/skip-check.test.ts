@@ -1,7 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { HOST_TAG, TEMP_SUFFIX } from '@dl/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alreadyValid, SkipCheck } from './skip-check.js';
 
@@ -73,5 +75,33 @@ describe('SkipCheck', () => {
     const check = new SkipCheck(root);
     expect(check.check(join(root, 'f'), expected)).toBeUndefined();
     expect(check.check(join(root, 'a', 'b', 'f'), expected)).toBeUndefined();
+  });
+
+  it('removes the stale temps of this machine for each destination it checks, with or without digests', async () => {
+    const root = join(dir, 'stale');
+    await mkdir(join(root, 'sub'), { recursive: true });
+    const dead = Number(
+      spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout,
+    );
+    const foreign = HOST_TAG === '0badc0de' ? '0badc0df' : '0badc0de';
+    const temp = (name: string, host: string, pid: number, unique: string) =>
+      `.${name}.${host}-${pid}.${unique}${TEMP_SUFFIX}`;
+    const left = [
+      temp('a', HOST_TAG, process.pid, 'x1'),
+      temp('a', foreign, dead, 'x2'),
+      temp('other', HOST_TAG, dead, 'x3'),
+      'a',
+    ];
+    for (const name of [
+      ...left,
+      temp('a', HOST_TAG, dead, 'x4'),
+      temp('a', HOST_TAG, dead, 'x5'),
+    ]) {
+      await writeFile(join(root, 'sub', name), 'x');
+    }
+    const check = new SkipCheck(root);
+    expect(check.check(join(root, 'sub', 'a'), {})).toBeUndefined();
+    // Only the temps of the destination checked, and only those of dead processes of this machine.
+    expect((await readdir(join(root, 'sub'))).sort()).toEqual(left.sort());
   });
 });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { close, createReadStream, open, opendirSync, read, statSync } from 'node:fs';
+import { close, createReadStream, open, opendirSync, read, statSync, unlinkSync } from 'node:fs';
 import { sep } from 'node:path';
-import type { Digests } from '@dl/core';
+import { isStaleTemp, parseTempName, TEMP_SUFFIX, type Digests } from '@dl/core';
 
 /** What a destination is expected to hold. */
 export interface Expected {
@@ -43,6 +43,12 @@ const MAX_DEPTH = 64;
  * and downloading it is the right answer. A folder that held something is
  * answered the long way: stat, size, digests. The check only ever saves
  * work; it never skips a file it did not read and verify.
+ *
+ * The same look at a destination's folder finds the temp files a killed
+ * earlier run left there (`kill -9`, a crash): those of this machine whose
+ * process is gone (see `isStaleTemp` of `@dl/core`). Each is removed when
+ * the destination it was for is checked, that is just before this run
+ * writes it; temps of live processes and of other machines are left alone.
  */
 export class SkipCheck {
   readonly #root: string;
@@ -52,6 +58,8 @@ export class SkipCheck {
   // The last folder answered: manifests list a folder's files together.
   #lastFolder = '';
   #lastHeldNothing = false;
+  /** Destination path → stale temps found for it in its folder, removed when it is checked. */
+  #stale = new Map<string, string[]>();
 
   /** `root`: the resolved output folder every destination is under. */
   constructor(root: string) {
@@ -68,7 +76,6 @@ export class SkipCheck {
     expected: Expected,
     signal?: AbortSignal,
   ): Promise<number | undefined> | undefined {
-    if (!hasDigests(expected.digests)) return undefined;
     const cut = path.lastIndexOf(sep);
     if (cut > 0) {
       const last = this.#lastFolder;
@@ -76,9 +83,24 @@ export class SkipCheck {
         this.#lastFolder = path.slice(0, cut);
         this.#lastHeldNothing = this.#folderHeldNothing(this.#lastFolder);
       }
+      if (this.#stale.size > 0) this.#removeStale(path);
       if (this.#lastHeldNothing) return undefined;
     }
+    if (!hasDigests(expected.digests)) return undefined;
     return fileMatches(path, expected, signal);
+  }
+
+  #removeStale(path: string): void {
+    const temps = this.#stale.get(path);
+    if (temps === undefined) return;
+    this.#stale.delete(path);
+    for (const temp of temps) {
+      try {
+        unlinkSync(temp);
+      } catch {
+        // Gone already, or not ours to remove after all: the run goes on.
+      }
+    }
   }
 
   #folderHeldNothing(folder: string): boolean {
@@ -105,7 +127,8 @@ export class SkipCheck {
     let empty = above === true;
     for (let i = pending.length - 1; i >= 0; i--) {
       const at = pending[i]!;
-      if (!empty) empty = looksEmpty(at);
+      // The destination's own folder is read whole when it holds anything, for stale temps.
+      if (!empty) empty = looksEmpty(at, i === 0 ? this.#stale : undefined);
       this.#remember(at, empty);
     }
     return empty;
@@ -123,8 +146,15 @@ export class SkipCheck {
 
 const SEP = sep.charCodeAt(0);
 
-/** True when `folder` does not exist (or is not a folder) or has no entries; false when unsure. */
-function looksEmpty(folder: string): boolean {
+/** Stale temps remembered at most; past that they are left for a later run. */
+const MAX_STALE = 65_536;
+
+/**
+ * True when `folder` does not exist (or is not a folder) or has no entries;
+ * false when unsure. With `stale`, a folder that holds something is read to
+ * its end, and the stale temps in it are noted under their destination's path.
+ */
+function looksEmpty(folder: string, stale?: Map<string, string[]>): boolean {
   let dir;
   try {
     dir = opendirSync(folder);
@@ -133,8 +163,19 @@ function looksEmpty(folder: string): boolean {
     return code === 'ENOENT' || code === 'ENOTDIR';
   }
   try {
-    // One batch of entries at most, however big the folder is.
-    return dir.readSync() === null;
+    // One batch of entries at most, however big the folder is, unless looking for stale temps.
+    let entry = dir.readSync();
+    if (entry === null) return true;
+    if (stale === undefined) return false;
+    for (; entry !== null; entry = dir.readSync()) {
+      const name = entry.name;
+      if (!name.endsWith(TEMP_SUFFIX) || stale.size >= MAX_STALE || !isStaleTemp(name)) continue;
+      const destination = folder + sep + parseTempName(name)!.name;
+      const temps = stale.get(destination);
+      if (temps === undefined) stale.set(destination, [folder + sep + name]);
+      else temps.push(folder + sep + name);
+    }
+    return false;
   } catch {
     return false;
   } finally {

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
@@ -6,6 +6,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { HOST_TAG, TEMP_SUFFIX } from '@dl/core';
 import { generatedContent, startHttpFixture, type HttpFixture } from '@dl/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DL_BIN, parseJsonOutput, runDl } from './run-dl.js';
@@ -200,6 +201,27 @@ describe('dl get', () => {
     expect(existsSync(join(dir, 'escape.bin'))).toBe(false);
     expect(existsSync('/tmp/escape.bin')).toBe(false);
     expect(await readdir(out, { recursive: true })).toEqual(['fine', join('fine', 'ok.bin')]);
+  });
+
+  it('removes the temps a killed earlier run of this machine left for what it writes, and only those', async () => {
+    const out = await fresh('out-stale');
+    await mkdir(join(out, 'pkgs'), { recursive: true });
+    // A process that is gone, as a `kill -9`'d dl is.
+    const dead = Number(
+      spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout,
+    );
+    const foreign = HOST_TAG === '0badc0de' ? '0badc0df' : '0badc0de';
+    const stale = `.a.bin.${HOST_TAG}-${dead}.k1${TEMP_SUFFIX}`;
+    const kept = [
+      `.a.bin.${HOST_TAG}-${process.pid}.k2${TEMP_SUFFIX}`,
+      `.a.bin.${foreign}-${dead}.k3${TEMP_SUFFIX}`,
+    ];
+    for (const name of [stale, ...kept]) await writeFile(join(out, 'pkgs', name), 'partial');
+    const run = await runDl(['get', web.url('/pkgs/a.bin'), '-o', out, '--json'], {
+      cwd: dir,
+    });
+    expect(run.code, run.stderr).toBe(0);
+    expect((await readdir(join(out, 'pkgs'))).sort()).toEqual(['a.bin', ...kept].sort());
   });
 
   it('skips files already valid at their destination without a request', async () => {
@@ -413,7 +435,14 @@ describe('dl usage', () => {
       [['get'], /nothing to download/],
       [['get', '-j', 'zero', 'http://127.0.0.1:1/x'], /whole number/],
       [['get', 'not a url'], /not an absolute URL/],
-      [['get', '-i', 'no-such-manifest.jsonl'], /cannot be read/],
+      [
+        ['get', '-i', 'no-such-manifest.jsonl'],
+        /no-such-manifest\.jsonl: the manifest cannot be read \(ENOENT: no such file or directory\)/,
+      ],
+      [
+        ['get', 'http://127.0.0.1:1/x', '--bearer-token-file', 'no-such-token'],
+        /--bearer-token-file no-such-token: the file cannot be read \(ENOENT: no such file or directory\)/,
+      ],
       [['get', 'http://127.0.0.1:1/x', '--sha256', 'abc'], /64 hex/],
       [
         ['get', 'http://127.0.0.1:1/x', '-H', 'Authorization: Bearer secret-token'],

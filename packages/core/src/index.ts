@@ -51,7 +51,17 @@ export type {
   HostSignal,
   Permit,
 } from './contracts/admission-budget.js';
-export { TEMP_SUFFIX } from './runtime/file-sink.js';
+export {
+  TEMP_SUFFIX,
+  HOST_TAG,
+  parseTempName,
+  isLocalOwnerDead,
+  isStaleTemp,
+  removeStaleTemps,
+  type TempName,
+  type TempOwner,
+  type StaleTempOptions,
+} from './runtime/temp-files.js';
 export { fileAdapter, type FileAdapterOptions } from './adapters/file-adapter.js';
 export { VERSION } from './util/version.js';
 export type { FactoryConfig, FactoryBuilders } from './config/factory-config.js';

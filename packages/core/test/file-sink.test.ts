@@ -50,20 +50,58 @@ describe('the file sink', () => {
     expect(await readFile(join(folder, 'two'))).toEqual(Buffer.from(data));
   });
 
-  it('fails with write-failed naming the destination when the folder cannot be made, and leaves nothing', async () => {
+  it('fails with write-failed naming the destination and the URL (redacted) when the folder cannot be made, and leaves nothing', async () => {
     const store = createMemoryStore();
     store.put('mem://h.test/a', bytes(500));
     await using factory = createDownloaderFactory({ adapters: [memoryAdapter(store)] });
     // A file where a folder should be.
     await writeFile(join(dir, 'blocker'), 'x');
     const destination = join(dir, 'blocker', 'inside', 'a');
-    const error = await factory.download({ url: 'mem://h.test/a', destination }).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    const error = await factory
+      .download({ url: 'mem://user:pw-secret@h.test/a?sig=sig-secret', destination })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(DownloadError.isInstance(error)).toBe(true);
     expect((error as DownloadError).code).toBe(ErrorCodes.WriteFailed);
-    expect((error as DownloadError).message).toContain(destination);
+    expect((error as DownloadError).message).toBe(
+      `Cannot write ${destination} (ENOTDIR) downloading mem://h.test/a?sig=REDACTED`,
+    );
+    expect((error as DownloadError).url).toBe('mem://h.test/a?sig=REDACTED');
+    expect(JSON.stringify(error)).not.toContain('secret');
     expect(await readdir(dir)).toEqual(['blocker']);
   });
+
+  it.runIf(process.platform === 'linux')(
+    'fails with write-failed, promptly, where recursive mkdir would loop forever (/proc)',
+    async () => {
+      const store = createMemoryStore();
+      store.put('mem://h.test/small', bytes(500));
+      store.put('mem://h.test/large', bytes(1024 * 1024));
+      await using factory = createDownloaderFactory({
+        adapters: [memoryAdapter(store, { chunkSize: 64 * 1024 })],
+      });
+      const started = Date.now();
+      // Small goes through the synchronous path, large through the asynchronous one.
+      for (const [name, destination] of [
+        ['small', '/proc/nope/file'],
+        ['large', '/proc/nope/deeper/file'],
+      ] as const) {
+        const error = await factory
+          .download({
+            url: `mem://h.test/${name}`,
+            destination,
+            signal: AbortSignal.timeout(3000),
+          })
+          .then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+        expect((error as DownloadError).code).toBe(ErrorCodes.WriteFailed);
+        expect((error as DownloadError).message).toContain(destination);
+      }
+      expect(Date.now() - started).toBeLessThan(2000);
+    },
+  );
 });

@@ -54,6 +54,46 @@ const bytes = (n: number, seed: number) =>
   Buffer.from(Array.from({ length: n }, (_, i) => (i * 13 + seed) & 0xff));
 
 describe('through createDownloaderFactory', () => {
+  it('a bearer token from an unset variable fails every download of a batch with one error, resolved once', async () => {
+    const server = await fixture();
+    for (let i = 0; i < 40; i++) server.put(`/f${i}`, Buffer.from(`file ${i}`));
+    const variable = 'DL_TEST_UNSET_BEARER_TOKEN';
+    delete process.env[variable];
+    const adapter = http({ auth: { type: 'bearer', token: { env: variable } } });
+    let sessions = 0;
+    await using factory = createDownloaderFactory({
+      adapters: [
+        {
+          ...adapter,
+          createSession: (context) => {
+            sessions++;
+            return adapter.createSession(context);
+          },
+        },
+      ],
+      limits: { total: 4, perHost: 2 },
+      retry: { maxAttempts: 3 },
+    });
+    const requests = Array.from({ length: 40 }, (_, i) => ({ url: server.url(`/f${i}`) }));
+    const messages = new Set<string>();
+    for await (const outcome of factory.downloadAll(requests)) {
+      expect(outcome.ok).toBe(false);
+      if (outcome.ok) continue;
+      expect(outcome.error.code).toBe(ErrorCodes.InvalidRequest);
+      expect(outcome.error.retryable).toBe(false);
+      messages.add(outcome.error.message);
+    }
+    expect([...messages]).toEqual([
+      `The auth[0].token references environment variable ${variable}, which is not set`,
+    ]);
+    // Later downloads fail at once too, without resolving the secret again.
+    expect((await rejectionOf(factory.download({ url: server.url('/f0') }))).code).toBe(
+      ErrorCodes.InvalidRequest,
+    );
+    expect(sessions).toBe(1);
+    expect(server.stats().totalRequests).toBe(0);
+  });
+
   it('5,000 small downloads at perHost 8 reach the server over at most 8 connections', async () => {
     const server = await fixture();
     for (let i = 0; i < 50; i++) server.put(`/small/${i}`, bytes(512, i));

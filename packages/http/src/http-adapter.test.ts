@@ -170,6 +170,20 @@ describe('http adapter', () => {
     expect((error.details as { status?: number }).status).toBe(status);
   });
 
+  it('names the URL, redacted, in the message of a status error', async () => {
+    const server = await fixture();
+    server.put('/gone', bytes(10));
+    server.fault('/gone', { status: 404 });
+    const { adapter, session: s } = await session();
+    const url = new URL(server.url('/gone?token=query-secret-1&v=2'));
+    url.username = 'user';
+    url.password = 'userinfo-secret-2';
+    const error = await rejectionOf(adapter.open(s, openRequest(url.href)));
+    expect(error.code).toBe(ErrorCodes.NotFound);
+    expect(error.message).toBe(`HTTP 404 Not Found for ${server.url('/gone')}?token=REDACTED&v=2`);
+    expect(JSON.stringify(error)).not.toMatch(/secret|user@/);
+  });
+
   it('passes Retry-After in seconds and as an HTTP-date as the retry hint of a 429', async () => {
     const server = await fixture();
     server.put('/busy', bytes(10));

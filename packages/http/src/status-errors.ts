@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import { DownloadError, ErrorCodes, type ErrorCode } from '@dl/core';
+import { DownloadError, ErrorCodes, redactUrl, type ErrorCode } from '@dl/core';
 import { parseRetryAfter } from './retry-after.js';
 
 /** Statuses that say "try again later". */
@@ -9,7 +9,8 @@ const TRANSIENT = new Set([408, 425, 429, 500, 502, 503, 504]);
  * The error for a final status that is not a success: 404/410 `not-found`,
  * 401/403/407 `auth-failed`, transient statuses (408, 425, 429, 5xx except
  * 501 and 505) retryable `remote-unavailable` with the `Retry-After` hint,
- * anything else `remote-rejected`.
+ * anything else `remote-rejected`. The message names the URL, redacted
+ * (no userinfo, no secret query values), as does `url`.
  */
 export function statusError(
   status: number,
@@ -27,7 +28,7 @@ export function statusError(
           ? ErrorCodes.RemoteUnavailable
           : ErrorCodes.RemoteRejected;
   const retryAfterMs = retryable ? parseRetryAfter(retryAfter) : undefined;
-  return new DownloadError(`HTTP ${status} ${text}`, {
+  return new DownloadError(`HTTP ${status} ${text} for ${redactUrl(url)}`, {
     code,
     retryable,
     url,

@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { CliIo } from '../cli-io.js';
 import { UsageError } from '../exit-codes.js';
+import { systemReason } from '../system-reason.js';
 
 /** A manifest that can be read once, or (`rereadable`) again from the start. */
 export interface ManifestFile {
@@ -29,8 +30,8 @@ export async function openManifestFile(
     const path = resolve(io.cwd, spec);
     try {
       await access(path, constants.R_OK);
-    } catch {
-      throw new UsageError(`-i ${spec}: the manifest cannot be read`);
+    } catch (error) {
+      throw new UsageError(`-i ${spec}: the manifest cannot be read (${systemReason(error)})`);
     }
     return {
       open: () => createReadStream(path, { highWaterMark: 256 * 1024 }),

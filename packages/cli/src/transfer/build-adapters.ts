@@ -5,6 +5,7 @@ import type { FtpAdapterOptions } from '@dl/ftp';
 import { http, type HttpAdapterOptions, type HttpAuth, type SecretRef } from '@dl/http';
 import type { SftpAdapterOptions } from '@dl/sftp';
 import { UsageError } from '../exit-codes.js';
+import { systemReason } from '../system-reason.js';
 import { lazyAdapter } from './lazy-adapter.js';
 import type { TransferOptions } from './transfer-options.js';
 
@@ -259,8 +260,8 @@ function readablePath(path: string, flag: string, cwd: string): string {
   const full = resolve(cwd, path);
   try {
     accessSync(full, constants.R_OK);
-  } catch {
-    throw new UsageError(`${flag} ${path}: the file cannot be read`);
+  } catch (error) {
+    throw new UsageError(`${flag} ${path}: the file cannot be read (${systemReason(error)})`);
   }
   return full;
 }

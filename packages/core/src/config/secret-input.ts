@@ -35,7 +35,11 @@ export async function resolveSecret(input: SecretInput, what: string): Promise<s
       try {
         return (await readFile(input.file, 'utf8')).replace(/\r?\n$/, '');
       } catch (error) {
-        throw invalid(`The ${what} references file ${input.file}, which cannot be read`, error);
+        const code = (error as NodeJS.ErrnoException).code ?? 'unknown';
+        throw invalid(
+          `The ${what} references file ${input.file}, which cannot be read (${code})`,
+          error,
+        );
       }
     }
     if ('redacted' in input) {

@@ -26,7 +26,9 @@ export interface AdapterCapabilities {
  * nothing is ever looked up by name.
  *
  * The core wraps every adapter in a lifecycle guard: `createSession` runs
- * once per factory (again only after it failed), `open` is never called after
+ * once per factory (again only after it failed, and never again after it
+ * failed with `invalid-request`: check credential references and options
+ * there and reject with that code), `open` is never called after
  * the session closed, and every open is cancelled through its signal. Retry,
  * resume, limits and validation are the core's job, not the adapter's.
  */

@@ -34,6 +34,13 @@ const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
  * passed in. Nothing is looked up globally; an unknown scheme is an error
  * that names the registered ones.
  *
+ * Adapters read their secrets (`{ env }`, `{ file }` references) when their
+ * session is created, on the first download that needs it, not here: a
+ * reference that cannot be resolved fails that download and every later one
+ * through the same adapter at once with the same non-retryable
+ * `invalid-request` error naming the variable or file (never its value),
+ * without trying again.
+ *
  * @example
  * ```ts
  * await using factory = createDownloaderFactory({ adapters: [fileAdapter(), http()] });
@@ -339,7 +346,7 @@ function factoryClosed(): DownloadError {
 }
 
 function sinkFor(request: DownloadRequest<unknown>): Sink {
-  if (request.destination !== undefined) return new FileSink(request.destination);
+  if (request.destination !== undefined) return new FileSink(request.destination, request.url);
   if (request.writable !== undefined) return new WritableSink(request.writable);
   return discardSink;
 }

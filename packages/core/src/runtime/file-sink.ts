@@ -1,19 +1,21 @@
-import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, renameSync, unlinkSync, writevSync } from 'node:fs';
-import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writevSync,
+} from 'node:fs';
+import { mkdir, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { DownloadError } from '../errors/download-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
+import { redactUrl } from '../util/redact.js';
 import type { Sink } from './sink.js';
-
-/** Temp files end with this; they live next to their destination until renamed. */
-export const TEMP_SUFFIX = '.dl-part';
+import { tempNameFor } from './temp-files.js';
 
 const FLUSH_BYTES = 256 * 1024;
-// One random prefix per process and a counter: unique names without a
-// random-number call per file.
-const TEMP_PREFIX = `${process.pid.toString(36)}${randomBytes(3).toString('hex')}`;
-let tempCounter = 0;
 const knownDirs = new Set<string>();
 const KNOWN_DIRS_MAX = 1024;
 /** A file whose bytes all arrived before the first flush is written in one synchronous go… */
@@ -57,7 +59,14 @@ export class FileSink implements Sink {
   #writing: Promise<void> | undefined;
   #failure: unknown;
 
-  constructor(readonly destination: string) {}
+  /**
+   * @param destination - where the file goes
+   * @param url - what is downloaded there, named (redacted) in a `write-failed` error
+   */
+  constructor(
+    readonly destination: string,
+    private readonly url?: string | URL,
+  ) {}
 
   write(chunk: Uint8Array): Promise<void> | void {
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
@@ -101,7 +110,7 @@ export class FileSink implements Sink {
       return this.destination;
     } catch (error) {
       await this.#discard();
-      throw writeFailed(error, this.destination);
+      throw writeFailed(error, this.destination, this.url);
     }
   }
 
@@ -117,7 +126,7 @@ export class FileSink implements Sink {
     let fd: number | undefined;
     try {
       if (!knownDirs.has(dir)) {
-        mkdirSync(dir, { recursive: true });
+        makeDirSync(dir);
         rememberDir(dir);
       }
       temp = this.#tempName(dir);
@@ -142,15 +151,15 @@ export class FileSink implements Sink {
         knownDirs.delete(dir);
         return undefined;
       }
-      throw writeFailed(error, this.destination);
+      throw writeFailed(error, this.destination, this.url);
     } finally {
       timedSync(performance.now() - started);
     }
   }
 
+  /** A name that says who writes it (see `parseTempName`), so a later run can prove it stale. */
   #tempName(dir: string): string {
-    const unique = `${TEMP_PREFIX}${(tempCounter++).toString(36)}`;
-    return join(dir, `.${basename(this.destination)}.${unique}${TEMP_SUFFIX}`);
+    return join(dir, tempNameFor(basename(this.destination)));
   }
 
   async abort(): Promise<void> {
@@ -168,13 +177,13 @@ export class FileSink implements Sink {
     try {
       checkWhole((await this.#handle!.writev(chunks)).bytesWritten, bytes);
     } catch (error) {
-      throw writeFailed(error, this.destination);
+      throw writeFailed(error, this.destination, this.url);
     }
   }
 
   async #open(): Promise<void> {
     const dir = dirname(this.destination);
-    if (!knownDirs.has(dir)) await makeDir(dir, this.destination);
+    if (!knownDirs.has(dir)) await makeDir(dir, this.destination, this.url);
     for (let tries = 0; ; tries++) {
       this.#tempPath = this.#tempName(dir);
       try {
@@ -184,13 +193,13 @@ export class FileSink implements Sink {
         const code = (error as NodeJS.ErrnoException).code;
         this.#tempPath = undefined;
         if (tries >= 2 || (code !== 'ENOENT' && code !== 'EEXIST')) {
-          throw writeFailed(error, this.destination);
+          throw writeFailed(error, this.destination, this.url);
         }
         // ENOENT: the folder was removed since we created it. EEXIST: another
         // process picked the same name. Either way, try again.
         if (code === 'ENOENT') {
           knownDirs.delete(dir);
-          await makeDir(dir, this.destination);
+          await makeDir(dir, this.destination, this.url);
         }
       }
     }
@@ -210,13 +219,84 @@ export class FileSink implements Sink {
   }
 }
 
-async function makeDir(dir: string, destination: string): Promise<void> {
+/**
+ * Folders made for one destination at most: deeper than that is a mistake,
+ * and the bound keeps folder creation finite whatever the file system does.
+ */
+const MAX_NEW_FOLDERS = 64;
+
+/**
+ * Makes `dir` and its missing parents one level at a time, never with
+ * `recursive: true`: Node's recursive mkdir loops forever (and blocks the
+ * thread pool or the loop) where a parent exists but mkdir under it fails
+ * with ENOENT, as in `/proc`. Finds the first existing ancestor with `stat`
+ * (at most {@link MAX_NEW_FOLDERS} levels up), then makes each level below it.
+ */
+async function makeDir(dir: string, destination: string, url?: string | URL): Promise<void> {
   try {
-    await mkdir(dir, { recursive: true });
+    const missing: string[] = [];
+    for (let path = dir; ; path = parentOf(path, missing)) {
+      const info = await stat(path).catch((error: unknown) => {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        return undefined;
+      });
+      if (info !== undefined) {
+        assertFolder(info.isDirectory(), path);
+        break;
+      }
+    }
+    for (const level of missing.reverse()) {
+      await mkdir(level).catch((error: unknown) => {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      });
+    }
   } catch (error) {
-    throw writeFailed(error, destination);
+    throw writeFailed(error, destination, url);
   }
   rememberDir(dir);
+}
+
+/** {@link makeDir} without the thread pool, for the small-file fast path; throws the system error. */
+function makeDirSync(dir: string): void {
+  const missing: string[] = [];
+  for (let path = dir; ; path = parentOf(path, missing)) {
+    const info = statSync(path, { throwIfNoEntry: false });
+    if (info !== undefined) {
+      assertFolder(info.isDirectory(), path);
+      break;
+    }
+  }
+  for (const level of missing.reverse()) {
+    try {
+      mkdirSync(level);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+}
+
+/** Notes `path` as missing and returns its parent, within the bound. */
+function parentOf(path: string, missing: string[]): string {
+  const parent = dirname(path);
+  if (parent === path || missing.length >= MAX_NEW_FOLDERS) {
+    throw Object.assign(
+      new Error(`no existing folder within ${MAX_NEW_FOLDERS} levels above '${path}'`),
+      {
+        code: 'ENOENT',
+        path,
+      },
+    );
+  }
+  missing.push(path);
+  return parent;
+}
+
+function assertFolder(isFolder: boolean, path: string): void {
+  if (isFolder) return;
+  throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${path}'`), {
+    code: 'ENOTDIR',
+    path,
+  });
 }
 
 function rememberDir(dir: string): void {
@@ -252,12 +332,14 @@ function unlinkQuietly(path: string): void {
   }
 }
 
-function writeFailed(error: unknown, destination: string): DownloadError {
+function writeFailed(error: unknown, destination: string, url?: string | URL): DownloadError {
   if (DownloadError.isInstance(error)) return error;
   const code = (error as NodeJS.ErrnoException).code ?? 'unknown';
-  return new DownloadError(`Cannot write ${destination} (${code})`, {
+  const from = url === undefined ? '' : ` downloading ${redactUrl(url)}`;
+  return new DownloadError(`Cannot write ${destination} (${code})${from}`, {
     code: ErrorCodes.WriteFailed,
     cause: error,
     details: { destination },
+    ...(url === undefined ? {} : { url }),
   });
 }

@@ -13,10 +13,19 @@ import { discardBody, guardedBody } from './guarded-body.js';
  * the session is created once (again only after a failed attempt), closed
  * once, calls after close are rejected, and every open and body read honours
  * its signal even if the adapter forgets to.
+ *
+ * A session whose creation fails with `invalid-request` (its configuration
+ * is wrong: a credential reference to an unset environment variable or an
+ * unreadable file, a bad option) is not tried again: every later open fails
+ * at once with that same error, so a batch does not resolve the same missing
+ * secret once per download. Other failures (a timeout, a refused
+ * connection) let the next open try again.
  */
 export class LifecycleGuard implements Session {
   readonly adapter: string;
   #session: Promise<AdapterSession> | undefined;
+  /** A configuration error from `createSession`: final for this guard. */
+  #broken: DownloadError | undefined;
   #settled: AdapterSession | undefined;
   #closing: Promise<void> | undefined;
   #inFlight = 0;
@@ -39,12 +48,15 @@ export class LifecycleGuard implements Session {
   /** The adapter's session, created on first use. */
   session(): Promise<AdapterSession> {
     if (this.closed) return Promise.reject(closedError(this.adapter));
+    if (this.#broken !== undefined) return Promise.reject(this.#broken);
     this.#session ??= Promise.resolve()
       .then(() => this.protocol.createSession({ ...this.context, signal: this.#destroyer.signal }))
       .then((session: AdapterSession) => (this.#settled = session))
       .catch((error: unknown) => {
         this.#session = undefined;
-        throw toDownloadError(error);
+        const failure = toDownloadError(error);
+        if (failure.code === ErrorCodes.InvalidRequest) this.#broken = failure;
+        throw failure;
       });
     return this.#session;
   }
