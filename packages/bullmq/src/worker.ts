@@ -132,7 +132,8 @@ export function createFleetWorker(options: FleetWorkerOptions): FleetWorker {
         } while (cursor !== '0');
         return pids;
       },
-      quietMs: lockDuration,
+      // A chunk is redone at least a lock's life after its worker's last renewal; its temps went quiet about then.
+      quietMs: Math.floor(heartbeatTtl / 2),
     },
   };
 

@@ -6,9 +6,12 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The bytes of test file `i`: 1–17 KB, distinct per index. */
-export function content(i: number): Buffer {
-  const size = 1024 + ((i * 7919) % 16384);
+/**
+ * The bytes of test file `i`: 1–17 KB, distinct per index; `big`: 300–316 KB,
+ * more than core buffers before it first writes its temp file.
+ */
+export function content(i: number, big = false): Buffer {
+  const size = (big ? 300 * 1024 : 1024) + ((i * 7919) % 16384);
   const seed = createHash('sha256').update(`file-${i}`).digest();
   const body = Buffer.alloc(size);
   for (let at = 0; at < size; at += seed.length) seed.copy(body, at);
@@ -30,7 +33,7 @@ export interface FileServer {
 }
 
 export async function startFileServer(
-  options: { pauseMs?: number; token?: string } = {},
+  options: { pauseMs?: number; token?: string; big?: boolean } = {},
 ): Promise<FileServer> {
   let active = 0;
   let maxActive = 0;
@@ -41,7 +44,7 @@ export async function startFileServer(
     if (options.token !== undefined && request.headers.authorization !== `Bearer ${options.token}`) {
       return void response.writeHead(401).end();
     }
-    const body = content(Number(match[1]));
+    const body = content(Number(match[1]), options.big);
     active++;
     maxActive = Math.max(maxActive, active);
     let done = false;
@@ -52,7 +55,8 @@ export async function startFileServer(
     };
     response.on('close', end);
     response.writeHead(200, { 'content-length': body.length, 'content-type': 'application/octet-stream' });
-    const half = body.length >> 1;
+    // The pause comes after most of the body: past core's write buffer for big files.
+    const half = body.length - 4096;
     response.write(body.subarray(0, half));
     setTimeout(() => {
       served++;
