@@ -10,7 +10,13 @@ import { parseTempOwner, removeStaleTemps } from './stale-temps.js';
 describe('chunks', () => {
   it('round-trip requests and JSON contexts', () => {
     const requests = [
-      { url: 'https://a.example/x', destination: '/o/x', size: 3, digests: { sha256: 'ab' }, context: { a: [1, null, 'z'] } },
+      {
+        url: 'https://a.example/x',
+        destination: '/o/x',
+        size: 3,
+        digests: { sha256: 'ab' },
+        context: { a: [1, null, 'z'] },
+      },
       { url: 'ftp://b.example/y' },
       { url: new URL('https://c.example/z'), context: 0 },
     ].map((r, i) => toChunkRequest(r, i));
@@ -19,7 +25,14 @@ describe('chunks', () => {
   });
 
   it('refuse a context that is not JSON, naming the request', () => {
-    for (const context of [new Date(0), { f: () => 1 }, 1n, { n: NaN }, new Map(), { u: undefined }]) {
+    for (const context of [
+      new Date(0),
+      { f: () => 1 },
+      1n,
+      { n: NaN },
+      new Map(),
+      { u: undefined },
+    ]) {
       let error: unknown;
       try {
         toChunkRequest({ url: 'https://a.example/x', context }, 7);
@@ -27,10 +40,15 @@ describe('chunks', () => {
         error = e;
       }
       expect(DownloadError.isInstance(error)).toBe(true);
-      expect(error).toMatchObject({ code: 'invalid-request', details: { field: 'context', index: 7 } });
+      expect(error).toMatchObject({
+        code: 'invalid-request',
+        details: { field: 'context', index: 7 },
+      });
       expect((error as Error).message).toContain('#7 (https://a.example/x)');
     }
-    expect(() => toChunkRequest({ url: 'https://a.example/x', headers: { authorization: 'x' } }, 0)).toThrow(/headers/);
+    expect(() =>
+      toChunkRequest({ url: 'https://a.example/x', headers: { authorization: 'x' } }, 0),
+    ).toThrow(/headers/);
   });
 });
 
@@ -41,7 +59,10 @@ describe('the skip check and stale temps', () => {
       const path = join(dir, 'f');
       await writeFile(path, 'abc');
       const sha256 = 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad';
-      expect(await verifiedFile(path, { size: 3, digests: { sha256 } })).toEqual({ size: 3, digests: { sha256 } });
+      expect(await verifiedFile(path, { size: 3, digests: { sha256 } })).toEqual({
+        size: 3,
+        digests: { sha256 },
+      });
       expect(await verifiedFile(path, { size: 3 })).toBeUndefined();
       expect(await verifiedFile(path, { size: 4, digests: { sha256 } })).toBeUndefined();
       expect(await verifiedFile(join(dir, 'none'), { digests: { sha256 } })).toBeUndefined();
@@ -54,10 +75,18 @@ describe('the skip check and stale temps', () => {
     const dir = await mkdtemp(join(tmpdir(), 'dl-stale-'));
     try {
       const destination = join(dir, 'a.tar.gz');
-      expect(parseTempOwner('.a.tar.gz.box-12.x9.dl-part', destination)).toEqual({ host: 'box', pid: 12 });
+      expect(parseTempOwner('.a.tar.gz.box-12.x9.dl-part', destination)).toEqual({
+        host: 'box',
+        pid: 12,
+      });
       expect(parseTempOwner('.a.tar.gz.k3f00aa1.dl-part', destination)).toBe('unknown');
       expect(parseTempOwner('.b.k3f00aa1.dl-part', destination)).toBeUndefined();
-      const names = ['.a.tar.gz.box-12.x9.dl-part', '.a.tar.gz.box-13.x9.dl-part', '.a.tar.gz.2s00aa10.dl-part', '.a.tar.gz.zz00aa10.dl-part'];
+      const names = [
+        '.a.tar.gz.box-12.x9.dl-part',
+        '.a.tar.gz.box-13.x9.dl-part',
+        '.a.tar.gz.2s00aa10.dl-part',
+        '.a.tar.gz.zz00aa10.dl-part',
+      ];
       for (const name of names) await writeFile(join(dir, name), 'x');
       const old = new Date(Date.now() - 60_000);
       await utimes(join(dir, names[2]!), old, old);

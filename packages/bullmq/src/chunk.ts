@@ -36,7 +36,14 @@ interface WireRequest {
   c?: unknown;
 }
 
-const UNSUPPORTED = ['writable', 'validators', 'headers', 'range', 'signal', 'computeDigests'] as const;
+const UNSUPPORTED = [
+  'writable',
+  'validators',
+  'headers',
+  'range',
+  'signal',
+  'computeDigests',
+] as const;
 
 /**
  * Checks that `request` can travel to a fleet worker and returns its plain
@@ -46,10 +53,16 @@ const UNSUPPORTED = ['writable', 'validators', 'headers', 'range', 'signal', 'co
  */
 export function toChunkRequest(request: DownloadRequest<unknown>, index: number): ChunkRequest {
   const url = typeof request.url === 'string' ? request.url : request.url?.href;
-  if (typeof url !== 'string') throw invalid(index, undefined, 'url', 'a string or URL is required');
+  if (typeof url !== 'string')
+    throw invalid(index, undefined, 'url', 'a string or URL is required');
   for (const field of UNSUPPORTED) {
     if (request[field] !== undefined) {
-      throw invalid(index, url, field, 'a fleet carries only url, destination, size, digests and a JSON context');
+      throw invalid(
+        index,
+        url,
+        field,
+        'a fleet carries only url, destination, size, digests and a JSON context',
+      );
     }
   }
   if (request.destination !== undefined && typeof request.destination !== 'string') {
@@ -91,7 +104,12 @@ function jsonProblem(value: unknown, path: string, depth: number): string | unde
   return undefined;
 }
 
-function invalid(index: number, url: string | undefined, field: string, why: string): DownloadError {
+function invalid(
+  index: number,
+  url: string | undefined,
+  field: string,
+  why: string,
+): DownloadError {
   return new DownloadError(
     `Request #${index}${url === undefined ? '' : ` (${url})`} cannot be sent to a fleet: ${field} ${why}`,
     {

@@ -81,7 +81,10 @@ export function toWireOutcome(outcome: DownloadOutcome<number>): WireOutcome {
     };
   }
   const { error } = outcome;
-  return { i: outcome.context, e: { code: error.code, message: error.message, retryable: error.retryable } };
+  return {
+    i: outcome.context,
+    e: { code: error.code, message: error.message, retryable: error.retryable },
+  };
 }
 
 /** The outcome the producer yields for `wire`, with the request it was sent for. */

@@ -8,7 +8,13 @@ import {
   type DownloadRequest,
   type FactoryConfig,
 } from '@dl/core';
-import { decodeChunk, encodeChunk, toChunkRequest, type ChunkJobData, type ChunkRequest } from './chunk.js';
+import {
+  decodeChunk,
+  encodeChunk,
+  toChunkRequest,
+  type ChunkJobData,
+  type ChunkRequest,
+} from './chunk.js';
 import { connectionOptions, type FleetConnection } from './connection.js';
 import { DEFAULT_PREFIX, runKey } from './fleet-keys.js';
 import {
@@ -166,7 +172,11 @@ export function createFleetProducer(options: FleetProducerOptions): FleetProduce
       wake();
     };
 
-    const finish = async (c: ChunkState, wire: readonly WireOutcome[], reason: string): Promise<void> => {
+    const finish = async (
+      c: ChunkState,
+      wire: readonly WireOutcome[],
+      reason: string,
+    ): Promise<void> => {
       if (c.finished) return;
       await deliver(c, wire);
       if (c.finished) return;
@@ -189,18 +199,24 @@ export function createFleetProducer(options: FleetProducerOptions): FleetProduce
     const onChunk = (jobId: string, handle: (c: ChunkState) => Promise<void>): void => {
       const c = chunks.get(jobId);
       if (c === undefined || c.finished) return;
-      c.chain = c.chain.then(() => handle(c)).catch((error: unknown) => {
-        failure ??= error;
-        wake();
-      });
+      c.chain = c.chain
+        .then(() => handle(c))
+        .catch((error: unknown) => {
+          failure ??= error;
+          wake();
+        });
     };
     const onProgress = ({ jobId, data }: { jobId: string; data: unknown }): void =>
       onChunk(jobId, (c) => deliver(c, reportOf(data)));
     const onCompleted = ({ jobId, returnvalue }: { jobId: string; returnvalue: unknown }): void =>
       onChunk(jobId, (c) =>
-        finish(c, reportOf(returnvalue), gone(returnvalue)
-          ? 'the run configuration was gone when a worker took the chunk'
-          : 'the chunk completed without an outcome for this file'),
+        finish(
+          c,
+          reportOf(returnvalue),
+          gone(returnvalue)
+            ? 'the run configuration was gone when a worker took the chunk'
+            : 'the chunk completed without an outcome for this file',
+        ),
       );
     const onFailed = ({ jobId, failedReason }: { jobId: string; failedReason: string }): void =>
       onChunk(jobId, (c) => finish(c, [], `the chunk failed for good: ${failedReason}`));
@@ -219,7 +235,11 @@ export function createFleetProducer(options: FleetProducerOptions): FleetProduce
           if (state === 'completed' || state === 'failed' || state === 'unknown') {
             const job = state === 'unknown' ? undefined : await queue.getJob(c.id);
             if (state === 'completed') onCompleted({ jobId: c.id, returnvalue: job?.returnvalue });
-            else onFailed({ jobId: c.id, failedReason: job?.failedReason ?? 'the chunk job vanished from the queue' });
+            else
+              onFailed({
+                jobId: c.id,
+                failedReason: job?.failedReason ?? 'the chunk job vanished from the queue',
+              });
           }
         }
       })()
@@ -357,16 +377,22 @@ function gone(value: unknown): boolean {
 
 function positive(value: number, name: string): number {
   if (!Number.isInteger(value) || value < 1) {
-    throw new DownloadError(`Invalid fleet producer option ${name}: ${value} (a positive integer is required)`, {
-      code: ErrorCodes.InvalidRequest,
-      details: { field: name },
-    });
+    throw new DownloadError(
+      `Invalid fleet producer option ${name}: ${value} (a positive integer is required)`,
+      {
+        code: ErrorCodes.InvalidRequest,
+        details: { field: name },
+      },
+    );
   }
   return value;
 }
 
 function abortError(reason: unknown): DownloadError {
-  return new DownloadError('The fleet run was aborted', { code: ErrorCodes.Aborted, cause: reason });
+  return new DownloadError('The fleet run was aborted', {
+    code: ErrorCodes.Aborted,
+    cause: reason,
+  });
 }
 
 function closedError(): DownloadError {

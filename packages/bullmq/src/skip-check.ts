@@ -21,7 +21,8 @@ export async function verifiedFile(
   if (wanted.length === 0) return undefined;
   try {
     const info = await stat(path);
-    if (!info.isFile() || (expected.size !== undefined && info.size !== expected.size)) return undefined;
+    if (!info.isFile() || (expected.size !== undefined && info.size !== expected.size))
+      return undefined;
     const hashes = wanted.map(([algorithm]) => createHash(algorithm));
     for await (const chunk of createReadStream(path, { signal })) {
       for (const hash of hashes) hash.update(chunk as Buffer);

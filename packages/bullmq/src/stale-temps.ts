@@ -36,7 +36,10 @@ const LEGACY = /^[0-9a-z]+$/;
  * destination whose name does not tell, undefined when `name` is not a temp
  * of this destination.
  */
-export function parseTempOwner(name: string, destination: string): TempOwner | 'unknown' | undefined {
+export function parseTempOwner(
+  name: string,
+  destination: string,
+): TempOwner | 'unknown' | undefined {
   const head = `.${basename(destination)}.`;
   if (!name.startsWith(head) || !name.endsWith(TEMP_SUFFIX)) return undefined;
   const middle = name.slice(head.length, -TEMP_SUFFIX.length);

@@ -97,7 +97,9 @@ export function createFleetWorker(options: FleetWorkerOptions): FleetWorker {
   const heartbeatTtl = Math.max(1000, Math.floor(lockDuration / 2));
   const idleMs = options.idleFactoryMs ?? 30_000;
   const builders: FactoryBuilders =
-    options.budget === undefined ? options.builders : { ...options.builders, budget: options.budget };
+    options.budget === undefined
+      ? options.builders
+      : { ...options.builders, budget: options.budget };
   const logger = options.builders.logger;
   const owner = selfOwner();
   const destroyer = new AbortController();
@@ -123,7 +125,13 @@ export function createFleetWorker(options: FleetWorkerOptions): FleetWorker {
         const pids: number[] = [];
         let cursor = '0';
         do {
-          const [next, keys] = await redis.scan(cursor, 'MATCH', heartbeatKey(prefix, '*'), 'COUNT', 1000);
+          const [next, keys] = await redis.scan(
+            cursor,
+            'MATCH',
+            heartbeatKey(prefix, '*'),
+            'COUNT',
+            1000,
+          );
           cursor = next;
           for (const key of keys) {
             const pid = /-(\d+)$/.exec(key)?.[1];
@@ -140,9 +148,11 @@ export function createFleetWorker(options: FleetWorkerOptions): FleetWorker {
   async function acquire(runId: string): Promise<DownloaderFactory | undefined> {
     let entry = factories.get(runId);
     if (entry === undefined) {
-      const factory = redis.get(runKey(prefix, queueName, runId)).then((text) =>
-        text === null ? undefined : rebuildDownloaderFactory(JSON.parse(text), builders),
-      );
+      const factory = redis
+        .get(runKey(prefix, queueName, runId))
+        .then((text) =>
+          text === null ? undefined : rebuildDownloaderFactory(JSON.parse(text), builders),
+        );
       entry = { factory, users: 0, timer: undefined };
       factories.set(runId, entry);
     }
@@ -166,27 +176,42 @@ export function createFleetWorker(options: FleetWorkerOptions): FleetWorker {
       void entry.factory.then((factory) => factory?.close()).catch(() => {});
     }, idleMs);
     entry.timer.unref();
-    void entry.factory.then((factory) => {
-      if (factory === undefined && factories.get(runId) === entry) {
-        clearTimeout(entry.timer);
-        factories.delete(runId);
-      }
-    }, () => factories.delete(runId));
+    void entry.factory.then(
+      (factory) => {
+        if (factory === undefined && factories.get(runId) === entry) {
+          clearTimeout(entry.timer);
+          factories.delete(runId);
+        }
+      },
+      () => factories.delete(runId),
+    );
   }
 
-  async function processChunk(job: Job<ChunkJobData, ChunkReport>, token?: string, signal?: AbortSignal): Promise<ChunkReport> {
+  async function processChunk(
+    job: Job<ChunkJobData, ChunkReport>,
+    token?: string,
+    signal?: AbortSignal,
+  ): Promise<ChunkReport> {
     const { r: runId, z } = job.data;
     const factory = await acquire(runId);
     // The run ended (its producer finished or gave up): nothing to do.
     if (factory === undefined) return { o: [], gone: true };
     running++;
-    const abort = AbortSignal.any(signal === undefined ? [destroyer.signal] : [destroyer.signal, signal]);
+    const abort = AbortSignal.any(
+      signal === undefined ? [destroyer.signal] : [destroyer.signal, signal],
+    );
     try {
       const requests = decodeChunk(z);
       if (job.attemptsStarted > 1 || job.stalledCounter > 0) {
-        const destinations = requests.flatMap((request) => (request.destination === undefined ? [] : [request.destination]));
+        const destinations = requests.flatMap((request) =>
+          request.destination === undefined ? [] : [request.destination],
+        );
         const removed = await removeStaleTemps(destinations, staleOptions);
-        if (removed.length > 0) logger?.info('removed temp files of a dead worker', { chunk: job.id, removed: removed.length });
+        if (removed.length > 0)
+          logger?.info('removed temp files of a dead worker', {
+            chunk: job.id,
+            removed: removed.length,
+          });
       }
       const all: WireOutcome[] = [];
       let pending: WireOutcome[] = [];
@@ -204,7 +229,9 @@ export function createFleetWorker(options: FleetWorkerOptions): FleetWorker {
         timer ??= setTimeout(flush, REPORT_MS);
       };
       try {
-        for await (const outcome of factory.downloadAll(toDownload(requests, report, abort), { signal: abort })) {
+        for await (const outcome of factory.downloadAll(toDownload(requests, report, abort), {
+          signal: abort,
+        })) {
           report(toWireOutcome(outcome));
         }
       } finally {
@@ -238,7 +265,10 @@ export function createFleetWorker(options: FleetWorkerOptions): FleetWorker {
   );
 
   async function shutdown(force: boolean): Promise<void> {
-    if (force) destroyer.abort(new DownloadError('The fleet worker was destroyed', { code: ErrorCodes.Closed }));
+    if (force)
+      destroyer.abort(
+        new DownloadError('The fleet worker was destroyed', { code: ErrorCodes.Closed }),
+      );
     await worker.close();
     const all = [...factories.values()];
     factories.clear();
@@ -288,7 +318,14 @@ async function* toDownload(
       if (valid !== undefined) {
         report({
           i,
-          r: { url: request.url, size: valid.size, digests: valid.digests, path: request.destination, attempts: 0, skipped: true },
+          r: {
+            url: request.url,
+            size: valid.size,
+            digests: valid.digests,
+            path: request.destination,
+            attempts: 0,
+            skipped: true,
+          },
         });
         continue;
       }

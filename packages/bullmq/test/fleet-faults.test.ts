@@ -6,7 +6,15 @@ import { createDownloaderFactory } from '@dl/core';
 import { http } from '@dl/http';
 import { startRedis, type RunningRedis } from '@dl/testkit';
 import { createFleetProducer } from '../src/index.js';
-import { content, sha256, spawnWorker, startFileServer, tempFiles, type FileServer, type WorkerProcess } from './fleet-fixture.js';
+import {
+  content,
+  sha256,
+  spawnWorker,
+  startFileServer,
+  tempFiles,
+  type FileServer,
+  type WorkerProcess,
+} from './fleet-fixture.js';
 
 type Ctx = { i: number };
 
@@ -27,7 +35,12 @@ function* requests(server: FileServer, out: string, count: number, big = false) 
   }
 }
 
-async function expectAllValid(out: string, seen: Set<number>, count: number, big = false): Promise<void> {
+async function expectAllValid(
+  out: string,
+  seen: Set<number>,
+  count: number,
+  big = false,
+): Promise<void> {
   expect(seen.size).toBe(count);
   for (let i = 0; i < count; i++) {
     const body = await readFile(join(out, String(i % 7), `${i}.bin`));
@@ -50,14 +63,25 @@ describe('a fleet under faults', () => {
     const out = await mkdtemp(join(tmpdir(), 'dl-fleet-kill-'));
     cleanups.push(() => rm(out, { recursive: true, force: true }));
     const env = { DL_REDIS: redis.url, DL_QUEUE: 'kill', DL_LOCK_MS: '3000' };
-    const workers: WorkerProcess[] = await Promise.all([spawnWorker(env), spawnWorker(env), spawnWorker(env)]);
+    const workers: WorkerProcess[] = await Promise.all([
+      spawnWorker(env),
+      spawnWorker(env),
+      spawnWorker(env),
+    ]);
     cleanups.push(() => Promise.all(workers.map((w) => w.stop())));
 
-    await using producer = createFleetProducer({ connection: redis.url, queue: 'kill', chunkSize: 20, window: 6 });
+    await using producer = createFleetProducer({
+      connection: redis.url,
+      queue: 'kill',
+      chunkSize: 20,
+      window: 6,
+    });
     const seen = new Set<number>();
     let failures = 0;
     let tempsAtKill = -1;
-    for await (const outcome of producer.downloadAll(requests(server, out, COUNT, true), { config: config() })) {
+    for await (const outcome of producer.downloadAll(requests(server, out, COUNT, true), {
+      config: config(),
+    })) {
       expect(seen.has(outcome.context.i), `outcome of ${outcome.context.i} twice`).toBe(false);
       seen.add(outcome.context.i);
       if (!outcome.ok) failures++;
@@ -88,11 +112,18 @@ describe('a fleet under faults', () => {
     const workers = await Promise.all([spawnWorker(env), spawnWorker(env)]);
     cleanups.push(() => Promise.all(workers.map((w) => w.stop())));
 
-    await using producer = createFleetProducer({ connection: redis.url, queue: 'restart', chunkSize: 20, window: 6 });
+    await using producer = createFleetProducer({
+      connection: redis.url,
+      queue: 'restart',
+      chunkSize: 20,
+      window: 6,
+    });
     const seen = new Set<number>();
     let failures = 0;
     let restarted: Promise<void> | undefined;
-    for await (const outcome of producer.downloadAll(requests(server, out, COUNT), { config: config() })) {
+    for await (const outcome of producer.downloadAll(requests(server, out, COUNT), {
+      config: config(),
+    })) {
       expect(seen.has(outcome.context.i), `outcome of ${outcome.context.i} twice`).toBe(false);
       seen.add(outcome.context.i);
       if (!outcome.ok) failures++;

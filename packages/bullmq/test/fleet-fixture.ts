@@ -41,7 +41,10 @@ export async function startFileServer(
   const server: Server = createServer((request, response) => {
     const match = /^\/f\/(\d+)$/.exec(request.url ?? '');
     if (match === null) return void response.writeHead(404).end();
-    if (options.token !== undefined && request.headers.authorization !== `Bearer ${options.token}`) {
+    if (
+      options.token !== undefined &&
+      request.headers.authorization !== `Bearer ${options.token}`
+    ) {
       return void response.writeHead(401).end();
     }
     const body = content(Number(match[1]), options.big);
@@ -54,7 +57,10 @@ export async function startFileServer(
       active--;
     };
     response.on('close', end);
-    response.writeHead(200, { 'content-length': body.length, 'content-type': 'application/octet-stream' });
+    response.writeHead(200, {
+      'content-length': body.length,
+      'content-type': 'application/octet-stream',
+    });
     // The pause comes after most of the body: past core's write buffer for big files.
     const half = body.length - 4096;
     response.write(body.subarray(0, half));
@@ -125,5 +131,7 @@ export async function spawnWorker(env: Record<string, string>): Promise<WorkerPr
 /** Every file under `dir` whose name ends with `.dl-part`. */
 export async function tempFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries.filter((e) => e.isFile() && e.name.endsWith('.dl-part')).map((e) => join(e.parentPath, e.name));
+  return entries
+    .filter((e) => e.isFile() && e.name.endsWith('.dl-part'))
+    .map((e) => join(e.parentPath, e.name));
 }

@@ -34,7 +34,9 @@ async function everything(redis: Redis): Promise<string> {
 async function appendOnlyText(dir: string): Promise<string> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
   const files = entries.filter((e) => e.isFile() && e.name.includes('.aof'));
-  return (await Promise.all(files.map((e) => readFile(join(e.parentPath, e.name), 'latin1')))).join('\n');
+  return (await Promise.all(files.map((e) => readFile(join(e.parentPath, e.name), 'latin1')))).join(
+    '\n',
+  );
 }
 
 describe('what a fleet keeps in Redis', () => {
@@ -59,9 +61,17 @@ describe('what a fleet keeps in Redis', () => {
     cleanups.push(() => client.quit());
 
     const config = createDownloaderFactory({
-      adapters: [http({ auth: { type: 'bearer', token: { env: 'DL_TEST_TOKEN' }, origins: [server.origin] } })],
+      adapters: [
+        http({
+          auth: { type: 'bearer', token: { env: 'DL_TEST_TOKEN' }, origins: [server.origin] },
+        }),
+      ],
     }).toJSON();
-    await using producer = createFleetProducer({ connection: redis.url, queue: 'secret', chunkSize: 10 });
+    await using producer = createFleetProducer({
+      connection: redis.url,
+      queue: 'secret',
+      chunkSize: 10,
+    });
     const requests = Array.from({ length: 40 }, (_, i) => ({
       url: server.url(i),
       destination: join(out, `${i}.bin`),
@@ -89,7 +99,11 @@ describe('what a fleet keeps in Redis', () => {
     const client = new Redis(redis.url);
     cleanups.push(() => client.quit());
     const config = createDownloaderFactory({ adapters: [http()] }).toJSON();
-    await using producer = createFleetProducer({ connection: redis.url, queue: 'mem', window: FILES / 100 });
+    await using producer = createFleetProducer({
+      connection: redis.url,
+      queue: 'mem',
+      window: FILES / 100,
+    });
     function* requests() {
       for (let i = 0; i < FILES; i++) {
         yield {
@@ -110,9 +124,12 @@ describe('what a fleet keeps in Redis', () => {
     const memoryBefore = await used();
     const abort = new AbortController();
     const run = (async () => {
-      for await (const _ of producer.downloadAll(requests(), { config, signal: abort.signal })) void _;
+      for await (const _ of producer.downloadAll(requests(), { config, signal: abort.signal }))
+        void _;
     })();
-    await waitFor(async () => (await client.llen('bull:mem:wait')) === FILES / 100, { timeoutMs: 50_000 });
+    await waitFor(async () => (await client.llen('bull:mem:wait')) === FILES / 100, {
+      timeoutMs: 50_000,
+    });
     const perFile = ((await used()) - memoryBefore) / FILES;
     const heapGrowth = heapUsedAfterGc() - heapBefore;
     console.log(

@@ -7,7 +7,15 @@ import { http } from '@dl/http';
 import { ftp } from '@dl/ftp';
 import { startRedis, startVsftpd, type RunningRedis, type RunningVsftpd } from '@dl/testkit';
 import { createFleetProducer, type FleetOutcome } from '../src/index.js';
-import { content, sha256, spawnWorker, startFileServer, tempFiles, type FileServer, type WorkerProcess } from './fleet-fixture.js';
+import {
+  content,
+  sha256,
+  spawnWorker,
+  startFileServer,
+  tempFiles,
+  type FileServer,
+  type WorkerProcess,
+} from './fleet-fixture.js';
 
 const HTTP_FILES = 1000;
 const FTP_FILES = 100;
@@ -24,9 +32,14 @@ describe('a fleet of worker processes', () => {
   let workers: WorkerProcess[] = [];
 
   beforeAll(async () => {
-    [redis, server, vsftpd] = await Promise.all([startRedis(), startFileServer({ pauseMs: 2 }), startVsftpd()]);
+    [redis, server, vsftpd] = await Promise.all([
+      startRedis(),
+      startFileServer({ pauseMs: 2 }),
+      startVsftpd(),
+    ]);
     out = await mkdtemp(join(tmpdir(), 'dl-fleet-'));
-    for (let i = 0; i < FTP_FILES; i++) await writeFile(join(vsftpd.root, `p${i}.bin`), content(100_000 + i));
+    for (let i = 0; i < FTP_FILES; i++)
+      await writeFile(join(vsftpd.root, `p${i}.bin`), content(100_000 + i));
     workers = await Promise.all(
       Array.from({ length: WORKERS }, () =>
         spawnWorker({ DL_REDIS: redis.url, DL_QUEUE: 'run', DL_BUDGET: SHARED_BUDGET ? '1' : '' }),
@@ -40,7 +53,10 @@ describe('a fleet of worker processes', () => {
   });
 
   it('downloads every file once, valid, with its context', async () => {
-    const factory = createDownloaderFactory({ adapters: [http(), ftp()], limits: { total: 8, perHost: PER_HOST } });
+    const factory = createDownloaderFactory({
+      adapters: [http(), ftp()],
+      limits: { total: 8, perHost: PER_HOST },
+    });
     const config = factory.toJSON();
     await factory.close();
     type Ctx = { kind: 'http' | 'ftp'; i: number; tags: string[] };
@@ -66,7 +82,12 @@ describe('a fleet of worker processes', () => {
         };
       }
     }
-    await using producer = createFleetProducer({ connection: redis.url, queue: 'run', chunkSize: 50, window: 8 });
+    await using producer = createFleetProducer({
+      connection: redis.url,
+      queue: 'run',
+      chunkSize: 50,
+      window: 8,
+    });
     const seen = new Map<string, FleetOutcome<Ctx>>();
     for await (const outcome of producer.downloadAll(requests(), { config })) {
       const key = `${outcome.context.kind}:${outcome.context.i}`;
@@ -85,6 +106,8 @@ describe('a fleet of worker processes', () => {
     expect(await tempFiles(out)).toEqual([]);
     // Each worker's factory keeps its own per-host limit until the shared budget is passed in.
     expect(server.maxActive).toBeLessThanOrEqual(SHARED_BUDGET ? PER_HOST : PER_HOST * WORKERS);
-    console.log(`fleet: ${seen.size} files, server saw at most ${server.maxActive} transfers at once`);
+    console.log(
+      `fleet: ${seen.size} files, server saw at most ${server.maxActive} transfers at once`,
+    );
   });
 });

@@ -38,15 +38,28 @@ describe('a fleet worker in process', () => {
         onRelease: (listener) => inner.onRelease(listener),
       };
     };
-    const options = { connection: redis.url, queue: 'inproc', builders: { adapters: { http } }, budget, chunks: 2 };
+    const options = {
+      connection: redis.url,
+      queue: 'inproc',
+      builders: { adapters: { http } },
+      budget,
+      chunks: 2,
+    };
     const first = createFleetWorker(options);
     let second: ReturnType<typeof createFleetWorker> | undefined;
     cleanups.push(async () => {
       await first.destroy();
       await second?.close();
     });
-    const config = createDownloaderFactory({ adapters: [http()], limits: { total: 4, perHost: 4 } }).toJSON();
-    await using producer = createFleetProducer({ connection: redis.url, queue: 'inproc', chunkSize: 10 });
+    const config = createDownloaderFactory({
+      adapters: [http()],
+      limits: { total: 4, perHost: 4 },
+    }).toJSON();
+    await using producer = createFleetProducer({
+      connection: redis.url,
+      queue: 'inproc',
+      chunkSize: 10,
+    });
     const requests = Array.from({ length: 80 }, (_, i) => ({
       url: server.url(i),
       destination: join(out, `${i}.bin`),
