@@ -1,1 +1,23 @@
-export {};
+export { type FleetConnection } from './connection.js';
+export {
+  createFleetProducer,
+  type FleetProducer,
+  type FleetProducerOptions,
+  type FleetRunOptions,
+} from './producer.js';
+export { createFleetWorker, type FleetWorker, type FleetWorkerOptions } from './worker.js';
+export {
+  FLEET_CHUNK_FAILED,
+  type FleetOutcome,
+  type FleetRequestRecord,
+  type FleetResultRecord,
+  type FleetErrorRecord,
+} from './outcome.js';
+export { verifiedFile } from './skip-check.js';
+export {
+  removeStaleTemps,
+  parseTempOwner,
+  type TempOwner,
+  type IsOwnerDead,
+  type StaleTempOptions,
+} from './stale-temps.js';

@@ -1,3 +1,4 @@
+import type { BudgetProvider } from '../contracts/admission-budget.js';
 import type { Logger } from '../contracts/logger.js';
 import type { OpenInterceptor } from '../contracts/open-function.js';
 import type { ProtocolAdapter } from '../contracts/protocol-adapter.js';
@@ -37,4 +38,11 @@ export interface FactoryBuilders {
   readonly interceptors?: Readonly<Record<string, (options: any) => OpenInterceptor>>;
   /** Where the rebuilt factory logs. */
   readonly logger?: Logger;
+  /**
+   * The rebuilt factory's admission budget (see `DownloaderFactoryOptions.budget`),
+   * e.g. a per-host budget shared by a fleet of workers. Code, never part of
+   * the configuration: each process passes its own.
+   * @default the in-process limiter over the configuration's limits
+   */
+  readonly budget?: BudgetProvider;
 }

@@ -47,6 +47,7 @@ export function rebuildDownloaderFactory(
     retry: parsed.retry,
     ...(parsed.userAgent === undefined ? {} : { userAgent: parsed.userAgent }),
     ...(builders.logger === undefined ? {} : { logger: builders.logger }),
+    ...(builders.budget === undefined ? {} : { budget: builders.budget }),
   });
 }
 
