@@ -1,11 +1,12 @@
-import { mkdtemp, rm, writeFile, utimes } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DownloadError } from '@dl/core';
+import { DownloadError, HOST_TAG } from '@dl/core';
 import { decodeChunk, encodeChunk, toChunkRequest } from './chunk.js';
 import { verifiedFile } from './skip-check.js';
-import { parseTempOwner, removeStaleTemps } from './stale-temps.js';
+import { ownerKey, removeDeadWorkerTemps } from './stale-temps.js';
 
 describe('chunks', () => {
   it('round-trip requests and JSON contexts', () => {
@@ -71,32 +72,31 @@ describe('the skip check and stale temps', () => {
     }
   });
 
-  it('removes the temps of dead owners only', async () => {
+  it('removes the temps of dead owners only: dead here by pid, or dead in the fleet by heartbeat', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'dl-stale-'));
     try {
       const destination = join(dir, 'a.tar.gz');
-      expect(parseTempOwner('.a.tar.gz.box-12.x9.dl-part', destination)).toEqual({
-        host: 'box',
-        pid: 12,
+      const gone = spawnSync(process.execPath, ['-e', '0']).pid;
+      const names = {
+        deadHere: `.a.tar.gz.${HOST_TAG}-${gone}.x9.dl-part`,
+        deadThere: '.a.tar.gz.0badf00d-12.x9.dl-part',
+        aliveThere: '.a.tar.gz.0badf00d-13.x9.dl-part',
+        mine: `.a.tar.gz.${HOST_TAG}-${process.pid}.x9.dl-part`,
+        otherFile: '.b.0badf00d-12.x9.dl-part',
+      };
+      for (const name of Object.values(names)) await writeFile(join(dir, name), 'x');
+      const asked: string[] = [];
+      const removed = await removeDeadWorkerTemps([destination], async (owners) => {
+        asked.push(...owners.map(ownerKey));
+        return new Set(['0badf00d-12']);
       });
-      expect(parseTempOwner('.a.tar.gz.k3f00aa1.dl-part', destination)).toBe('unknown');
-      expect(parseTempOwner('.b.k3f00aa1.dl-part', destination)).toBeUndefined();
-      const names = [
-        '.a.tar.gz.box-12.x9.dl-part',
-        '.a.tar.gz.box-13.x9.dl-part',
-        '.a.tar.gz.2s00aa10.dl-part',
-        '.a.tar.gz.zz00aa10.dl-part',
-      ];
-      for (const name of names) await writeFile(join(dir, name), 'x');
-      const old = new Date(Date.now() - 60_000);
-      await utimes(join(dir, names[2]!), old, old);
-      await utimes(join(dir, names[3]!), old, old);
-      const removed = await removeStaleTemps([destination], {
-        isOwnerDead: async (owner) => owner.pid === 12,
-        // pid 100 is "2s" in base 36: a live worker may own the third; the fourth has no live owner.
-        legacy: { livePids: async () => [100], quietMs: 10_000 },
-      });
-      expect(removed.sort()).toEqual([join(dir, names[0]!), join(dir, names[3]!)].sort());
+      expect(removed.sort()).toEqual(
+        [join(dir, names.deadHere), join(dir, names.deadThere)].sort(),
+      );
+      expect(asked).toContain('0badf00d-13');
+      expect((await readdir(dir)).sort()).toEqual(
+        [names.aliveThere, names.mine, names.otherFile].sort(),
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

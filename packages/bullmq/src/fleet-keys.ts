@@ -1,4 +1,4 @@
-import { hostname } from 'node:os';
+import { HOST_TAG } from '@dl/core';
 
 /** BullMQ's key prefix, unless another is passed. */
 export const DEFAULT_PREFIX = 'bull';
@@ -8,9 +8,9 @@ export function runKey(prefix: string, queue: string, runId: string): string {
   return `${prefix}:${queue}:dlrun:${runId}`;
 }
 
-/** This process as a temp-file owner: `host-pid`. */
+/** This process as core's temp files name their owner: `HOST_TAG-pid`. */
 export function selfOwner(): string {
-  return `${hostname()}-${process.pid}`;
+  return `${HOST_TAG}-${process.pid}`;
 }
 
 /** The heartbeat key of a worker process `owner` (`host-pid`): present while it lives. */

@@ -14,10 +14,4 @@ export {
   type FleetErrorRecord,
 } from './outcome.js';
 export { verifiedFile } from './skip-check.js';
-export {
-  removeStaleTemps,
-  parseTempOwner,
-  type TempOwner,
-  type IsOwnerDead,
-  type StaleTempOptions,
-} from './stale-temps.js';
+export { removeDeadWorkerTemps, type DeadOwners } from './stale-temps.js';

@@ -1,110 +1,53 @@
-import { readdir, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { TEMP_SUFFIX } from '@dl/core';
+import { readdir } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import { parseTempName, removeStaleTemps, type TempOwner } from '@dl/core';
 
-/** Who wrote a temp file, as its name tells: `host-pid` (core's owner-named temps). */
-export interface TempOwner {
-  readonly host: string;
-  readonly pid: number;
-}
+/** Answers, for the owners found in temp names, which are certainly gone (a fleet worker whose heartbeat key expired). */
+export type DeadOwners = (owners: readonly TempOwner[]) => Promise<ReadonlySet<string>>;
 
-/** Answers whether the process that owns a temp file is certainly gone. */
-export type IsOwnerDead = (owner: TempOwner) => Promise<boolean>;
-
-/** How {@link removeStaleTemps} decides. */
-export interface StaleTempOptions {
-  /** Whether an owner named in a temp file's name is dead (a fleet worker: its heartbeat key expired). */
-  readonly isOwnerDead: IsOwnerDead;
-  /**
-   * For temp names that do not name their owner (core before owner-named
-   * temps): the pids (base 36 prefixes in the name) of live workers, and how
-   * long such a file must have been left untouched before it counts as stale.
-   */
-  readonly legacy?: {
-    readonly livePids: () => Promise<readonly number[]>;
-    readonly quietMs: number;
-  };
-}
-
-const OWNER = /^(.+)-(\d+)\.[^.]+$/;
-/** Core's temp names before owner-named temps: `<pid base 36><hex><counter base 36>`. */
-const LEGACY = /^[0-9a-z]+$/;
-
-/**
- * The owner of temp file `name` of `destination` when the name tells it
- * (`.NAME.<host>-<pid>.<random>.dl-part`), `'unknown'` for a temp of this
- * destination whose name does not tell, undefined when `name` is not a temp
- * of this destination.
- */
-export function parseTempOwner(
-  name: string,
-  destination: string,
-): TempOwner | 'unknown' | undefined {
-  const head = `.${basename(destination)}.`;
-  if (!name.startsWith(head) || !name.endsWith(TEMP_SUFFIX)) return undefined;
-  const middle = name.slice(head.length, -TEMP_SUFFIX.length);
-  if (middle === '') return undefined;
-  const match = OWNER.exec(middle);
-  if (match === null) return LEGACY.test(middle) ? 'unknown' : undefined;
-  return { host: match[1]!, pid: Number(match[2]) };
+/** `host-pid`: how the fleet names a temp's owner (its heartbeat key ends with it). */
+export function ownerKey(owner: TempOwner): string {
+  return `${owner.host}-${owner.pid}`;
 }
 
 /**
  * Removes the temp files a dead download left next to `destinations` (a
- * chunk redone after its worker died): those whose owner is provably dead.
- * Reads each folder once. Never throws; returns the paths removed.
- *
- * This is the one call a worker makes; when core's owner-named temps and
- * their helpers land, it delegates to them.
+ * chunk redone after its worker died): those whose owner is provably dead,
+ * by this machine's process table (core's rule) or by `deadOwners`. Reads
+ * each folder once to find the owners, asks `deadOwners` once, then lets
+ * core remove what is stale. Never throws; returns the paths removed.
  */
-export async function removeStaleTemps(
+export async function removeDeadWorkerTemps(
   destinations: readonly string[],
-  options: StaleTempOptions,
+  deadOwners: DeadOwners,
 ): Promise<string[]> {
   const byDir = new Map<string, Set<string>>();
   for (const destination of destinations) {
     const dir = dirname(destination);
-    let set = byDir.get(dir);
-    if (set === undefined) byDir.set(dir, (set = new Set()));
-    set.add(destination);
+    let names = byDir.get(dir);
+    if (names === undefined) byDir.set(dir, (names = new Set()));
+    names.add(basename(destination));
   }
   const removed: string[] = [];
-  let livePids: Promise<readonly number[]> | undefined;
   for (const [dir, wanted] of byDir) {
-    let names: string[];
     try {
-      names = await readdir(dir);
-    } catch {
-      continue;
-    }
-    for (const name of names) {
-      if (!name.endsWith(TEMP_SUFFIX) || !name.startsWith('.')) continue;
-      for (const destination of wanted) {
-        const owner = parseTempOwner(name, destination);
-        if (owner === undefined) continue;
-        const path = join(dir, name);
-        try {
-          let dead: boolean;
-          if (owner !== 'unknown') {
-            dead = await options.isOwnerDead(owner);
-          } else if (options.legacy === undefined) {
-            dead = false;
-          } else {
-            livePids ??= options.legacy.livePids();
-            const middle = name.slice(basename(destination).length + 2, -TEMP_SUFFIX.length);
-            const live = (await livePids).some((pid) => middle.startsWith(pid.toString(36)));
-            const quiet = Date.now() - (await stat(path)).mtimeMs >= options.legacy.quietMs;
-            dead = !live && quiet;
-          }
-          if (dead) {
-            await rm(path, { force: true });
-            removed.push(path);
-          }
-        } catch {
-          // Gone already or unreadable: nothing to do.
-        }
-        break;
+      const owners = new Map<string, TempOwner>();
+      for (const entry of await readdir(dir)) {
+        const temp = parseTempName(entry);
+        if (temp !== undefined && wanted.has(temp.name)) owners.set(ownerKey(temp), temp);
       }
+      if (owners.size === 0) continue;
+      const dead = await deadOwners([...owners.values()]);
+      for (const name of wanted) {
+        removed.push(
+          ...(await removeStaleTemps(dir, {
+            name,
+            isOwnerDead: (owner) => dead.has(ownerKey(owner)),
+          })),
+        );
+      }
+    } catch {
+      // A folder that vanished or cannot be read holds nothing to clean.
     }
   }
   return removed;

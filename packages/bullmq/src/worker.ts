@@ -14,7 +14,7 @@ import { connectionOptions, type FleetConnection } from './connection.js';
 import { DEFAULT_PREFIX, heartbeatKey, runKey, selfOwner } from './fleet-keys.js';
 import { toWireOutcome, type ChunkReport, type WireOutcome } from './outcome.js';
 import { verifiedFile } from './skip-check.js';
-import { removeStaleTemps, type StaleTempOptions } from './stale-temps.js';
+import { ownerKey, removeDeadWorkerTemps, type DeadOwners } from './stale-temps.js';
 
 /** What {@link createFleetWorker} is built from. */
 export interface FleetWorkerOptions {
@@ -116,33 +116,16 @@ export function createFleetWorker(options: FleetWorkerOptions): FleetWorker {
   const heartbeat = setInterval(beat, Math.max(250, Math.floor(heartbeatTtl / 3)));
   heartbeat.unref();
 
-  const staleOptions: StaleTempOptions = {
-    async isOwnerDead(who) {
-      return (await redis.exists(heartbeatKey(prefix, `${who.host}-${who.pid}`))) === 0;
-    },
-    legacy: {
-      async livePids() {
-        const pids: number[] = [];
-        let cursor = '0';
-        do {
-          const [next, keys] = await redis.scan(
-            cursor,
-            'MATCH',
-            heartbeatKey(prefix, '*'),
-            'COUNT',
-            1000,
-          );
-          cursor = next;
-          for (const key of keys) {
-            const pid = /-(\d+)$/.exec(key)?.[1];
-            if (pid !== undefined) pids.push(Number(pid));
-          }
-        } while (cursor !== '0');
-        return pids;
-      },
-      // A chunk is redone at least a lock's life after its worker's last renewal; its temps went quiet about then.
-      quietMs: Math.floor(heartbeatTtl / 2),
-    },
+  // A worker is dead once its heartbeat key expired: one EXISTS per owner found, in one round trip.
+  const deadOwners: DeadOwners = async (owners) => {
+    const pipeline = redis.pipeline();
+    for (const who of owners) pipeline.exists(heartbeatKey(prefix, ownerKey(who)));
+    const answers = (await pipeline.exec()) ?? [];
+    const dead = new Set<string>();
+    answers.forEach(([error, exists], i) => {
+      if (error === null && exists === 0) dead.add(ownerKey(owners[i]!));
+    });
+    return dead;
   };
 
   async function acquire(runId: string): Promise<DownloaderFactory | undefined> {
@@ -206,7 +189,7 @@ export function createFleetWorker(options: FleetWorkerOptions): FleetWorker {
         const destinations = requests.flatMap((request) =>
           request.destination === undefined ? [] : [request.destination],
         );
-        const removed = await removeStaleTemps(destinations, staleOptions);
+        const removed = await removeDeadWorkerTemps(destinations, deadOwners);
         if (removed.length > 0)
           logger?.info('removed temp files of a dead worker', {
             chunk: job.id,
