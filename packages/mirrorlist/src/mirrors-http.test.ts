@@ -138,6 +138,28 @@ describe('failover across HTTP mirrors', () => {
     expect(hits(a, '/repo/bad/1.bin')).toBe(0);
   });
 
+  it('a mirror that served bad bytes cools down alone, even when a good mirror shares its host and port', async () => {
+    const files = Array.from({ length: 30 }, () => content(2_000));
+    files.forEach((file, i) => {
+      // The stale mirror has other bytes under the same names.
+      a.put(`/stale/same/${i}.bin`, content(2_000).data);
+      a.put(`/good/same/${i}.bin`, file.data);
+    });
+    c.put('/same-host-list', Buffer.from(`${a.url('/stale/')}\n${a.url('/good/')}\n`));
+    const f = build({ sets: { repo: { list: c.url('/same-host-list') } } });
+    for (const [i, file] of files.entries()) {
+      const result = await f.download({
+        url: `mirror://repo/same/${i}.bin`,
+        digests: { sha256: file.sha256 },
+      });
+      expect(result.url).toBe(a.url(`/good/same/${i}.bin`));
+    }
+    const gets = (prefix: string) =>
+      a.requests().filter((r) => r.method === 'GET' && r.path.startsWith(prefix)).length;
+    expect(gets('/stale/')).toBe(1);
+    expect(gets('/good/')).toBe(30);
+  });
+
   it('once its cool-down is over, a mirror that served bad bytes is first again', async () => {
     const file = content(20_000);
     serve('/repo/cool/0.bin', file.data, a, b);

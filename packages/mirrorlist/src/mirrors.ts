@@ -17,7 +17,7 @@ import {
 } from '@dl/core';
 import { allSourcesFailed } from './all-sources-failed.js';
 import { FileAttempts } from './file-attempts.js';
-import { MirrorHealth } from './mirror-health.js';
+import { healthKey, MirrorHealth } from './mirror-health.js';
 import { MirrorRouter, type MirrorRoute } from './mirror-route.js';
 import type { Source } from './mirror-set.js';
 import type { MirrorsOptions } from './mirrors-options.js';
@@ -138,7 +138,7 @@ function failoverOpen(next: OpenFunction, settings: MirrorsSettings, log: Logger
   async function takeSlot(left: readonly Source[], signal: AbortSignal): Promise<Source> {
     for (;;) {
       const ranked = rankSources(left, ranking);
-      const healthy = ranked.filter((s) => health.coolingFor(s.url.origin) === 0);
+      const healthy = ranked.filter((s) => health.coolingFor(healthKey(s)) === 0);
       for (const source of healthy.length > 0 ? healthy : ranked) {
         if (health.tryAcquire(source.url.origin, source.mirror.maxConnections)) return source;
       }
@@ -147,8 +147,8 @@ function failoverOpen(next: OpenFunction, settings: MirrorsSettings, log: Logger
   }
 
   function blame(source: Source, error: DownloadError): void {
-    if (ValidationError.isInstance(error)) health.servedBadBytes(source.url.origin);
-    else health.failed(source.url.origin);
+    if (ValidationError.isInstance(error)) health.servedBadBytes(healthKey(source));
+    else health.failed(healthKey(source));
   }
 
   /** Wraps the mirror's resource so its end feeds health, the per-file record and the slot. */
@@ -183,10 +183,10 @@ function failoverOpen(next: OpenFunction, settings: MirrorsSettings, log: Logger
         if (!release()) return;
         resource.onSettled?.(outcome);
         if (outcome.ok) {
-          health.succeeded(origin, outcome.bytes, outcome.durationMs);
+          health.succeeded(healthKey(source), outcome.bytes, outcome.durationMs);
           return;
         }
-        health.measured(origin, outcome.bytes, outcome.durationMs);
+        health.measured(healthKey(source), outcome.bytes, outcome.durationMs);
         const error = outcome.error;
         if (error === undefined || NOT_THE_MIRRORS_FAULT.has(error.code)) return;
         blame(source, error);
