@@ -445,6 +445,22 @@ describe('lists and metalinks fetched through the factory', () => {
     await local.remove();
   });
 
+  it('a list the caller already fetched (provideList) is read instead of fetched again', async () => {
+    const file = content(4_000);
+    serve('/repo/p/f.bin', file.data, b);
+    const text = `${b.url('/repo/')}\n`;
+    c.put('/provided-list', Buffer.from(text));
+    const interceptor = mirrors({ sets: { repo: { list: c.url('/provided-list') } } });
+    interceptor.provideList('repo', text);
+    expect(() => interceptor.provideList('other', text)).toThrow(/no mirror set "other"/);
+    factory = createDownloaderFactory({ adapters: [http()], interceptors: [interceptor] });
+    for (let i = 0; i < 2; i++) {
+      const result = await factory.download({ url: 'mirror://repo/p/f.bin' });
+      expect(result.url).toBe(b.url('/repo/p/f.bin'));
+    }
+    expect(hits(c, '/provided-list')).toBe(0);
+  });
+
   it('file: entries of a remote list are used only when the caller allows them', async () => {
     const local = await tempDir();
     const data = Buffer.from('served from a local mirror');

@@ -24,6 +24,7 @@ import type { MirrorsOptions } from './mirrors-options.js';
 import { mirrorsSettings, type MirrorsSettings } from './mirrors-settings.js';
 import { rankSources, type RankContext } from './rank-sources.js';
 import { SetLoader } from './set-loader.js';
+import { SharedLists } from './shared-lists.js';
 
 /** The interceptor {@link mirrors} returns: serves `mirror:` URLs, resumes, and serializes. */
 export interface MirrorsInterceptor extends OpenInterceptor {
@@ -31,6 +32,16 @@ export interface MirrorsInterceptor extends OpenInterceptor {
   readonly resume: true;
   /** The options as plain data (`random` left out; credentials in inline mirror URLs redacted). */
   toJSON(): { type: 'mirrors'; options: MirrorsOptions };
+  /**
+   * Hands over the text of a set's `list` that the caller already fetched
+   * (say, a metalink whose files it is about to download), so each factory
+   * reads it once instead of fetching the list again. Used while younger
+   * than `listTtlMs`; fetched from `list` after that, as usual.
+   *
+   * @param set - The name of a set that has a `list`.
+   * @param text - The list or metalink document as fetched from its `list` URL.
+   */
+  provideList(set: string, text: string): void;
 }
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -64,17 +75,24 @@ const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie'];
 export function mirrors(options: MirrorsOptions): MirrorsInterceptor {
   const settings = mirrorsSettings(options);
   // The context is optional for callers that compose by hand (`interceptor(next)`).
+  const shared = new SharedLists(settings.sets);
   const interceptor = (next: OpenFunction, context?: InterceptorContext): OpenFunction =>
-    failoverOpen(next, settings, context?.log ?? silent);
+    failoverOpen(next, settings, context?.log ?? silent, shared);
   return Object.assign(interceptor, {
     schemes: [settings.scheme] as const,
     resume: true as const,
     toJSON: () => ({ type: 'mirrors' as const, options: serialize(settings) }),
+    provideList: (set: string, text: string) => shared.give(set, text),
   });
 }
 
-function failoverOpen(next: OpenFunction, settings: MirrorsSettings, log: Logger): OpenFunction {
-  const loader = new SetLoader(settings.sets, next, settings, log);
+function failoverOpen(
+  next: OpenFunction,
+  settings: MirrorsSettings,
+  log: Logger,
+  shared: SharedLists,
+): OpenFunction {
+  const loader = new SetLoader(settings.sets, next, settings, log, shared);
   const router = new MirrorRouter(settings.scheme, Object.keys(settings.sets), loader.inline);
   const health = new MirrorHealth(settings);
   const files = new WeakMap<object, FileAttempts>();

@@ -103,7 +103,12 @@ export async function runGet(
     }
     if (mirrorsOf.metalink !== undefined) {
       try {
-        metalink = await metalinkEntries(mirrorsOf.metalink, factory, stop.signal);
+        metalink = await metalinkEntries(
+          mirrorsOf.metalink,
+          factory,
+          stop.signal,
+          mirrorsOf.provideMetalink,
+        );
       } catch (error) {
         if (stop.signal.aborted) throw error;
         throw new UsageError(

@@ -18,6 +18,8 @@ export interface MirrorSetup {
   readonly base?: URL;
   /** Where the metalink whose files are to be downloaded is. */
   readonly metalink?: URL;
+  /** Hands the metalink's text, once read, to the mirror sets, so it is not fetched again. */
+  readonly provideMetalink?: (text: string) => void;
 }
 
 /**
@@ -43,10 +45,13 @@ export async function mirrorSetup(
   }
   if (Object.keys(sets).length === 0) return { interceptors: [] };
   const { mirrors } = await import('@dl/mirrorlist');
+  const interceptor = mirrors({ sets, strategy: options.mirrorStrategy });
   return {
-    interceptors: [mirrors({ sets, strategy: options.mirrorStrategy })],
+    interceptors: [interceptor],
     ...(base === undefined ? {} : { base }),
-    ...(metalink === undefined ? {} : { metalink }),
+    ...(metalink === undefined
+      ? {}
+      : { metalink, provideMetalink: (text) => interceptor.provideList(METALINK_SET, text) }),
   };
 }
 
