@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { generatedContent, startHttpFixture, type HttpFixture } from '@dl/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDl } from './run-dl.js';
@@ -53,5 +54,41 @@ describe('dl get with remote mirror documents', () => {
     expect(run.code).toBe(0);
     expect(await readFile(join(dir, 'meta/b.bin'))).toEqual(Buffer.from(b));
     expect(hits('/files.meta4')).toBe(1);
+  });
+
+  const listWithFileEntry = () => {
+    web.put(
+      '/mirrors.txt',
+      Buffer.from(`${pathToFileURL(dir).href}/local/\n${web.url('/pool/')}\n`),
+    );
+    return ['get', 'a.bin', 'b.bin', '--mirrorlist', web.url('/mirrors.txt'), '-o'];
+  };
+
+  it('a file: entry of a remote list is refused with one warning line (plain output)', async () => {
+    const run = await runDl([...listWithFileEntry(), 'plain'], { cwd: dir });
+    expect(run.code).toBe(0);
+    const warnings = run.stderr.split('\n').filter((line) => line.includes('warning'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('file:');
+    expect(warnings[0]).toContain(web.url('/mirrors.txt'));
+    expect(await readFile(join(dir, 'plain/b.bin'))).toEqual(Buffer.from(b));
+  });
+
+  it('a file: entry of a remote list is refused with one {"warning"} line (--json)', async () => {
+    const run = await runDl([...listWithFileEntry(), 'json', '--json'], { cwd: dir });
+    expect(run.code).toBe(0);
+    const lines = run.stdout
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const warnings = lines.filter((line) => 'warning' in line);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.warning).toMatchObject({
+      code: 'mirror-entries-refused',
+      list: web.url('/mirrors.txt'),
+      refused: [{ entry: `${pathToFileURL(dir).href}/local/` }],
+    });
+    expect(lines.at(-1)).toHaveProperty('summary');
+    expect(lines.filter((line) => 'ok' in line)).toHaveLength(2);
   });
 });

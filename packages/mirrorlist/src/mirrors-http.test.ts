@@ -445,6 +445,38 @@ describe('lists and metalinks fetched through the factory', () => {
     await local.remove();
   });
 
+  it('refused entries of a remote list are told to onRefused once per set, refreshes included', async () => {
+    const file = content(3_000);
+    serve('/repo/r/f.bin', file.data, b);
+    const local = pathToFileURL(dir.path).href + '/';
+    c.put('/refusing-list', Buffer.from(`${local}\n${b.url('/repo/')}\n`));
+    const told: unknown[] = [];
+    const interceptor = mirrors({
+      sets: { repo: { list: c.url('/refusing-list') } },
+      listTtlMs: 1,
+      onRefused: (refusal) => told.push(refusal),
+    });
+    expect(JSON.stringify(interceptor)).not.toContain('onRefused');
+    factory = createDownloaderFactory({
+      adapters: [http(), fileAdapter()],
+      interceptors: [interceptor],
+      retry: fast,
+    });
+    for (let i = 0; i < 3; i++) {
+      await factory.download({ url: 'mirror://repo/r/f.bin' });
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(hits(c, '/refusing-list')).toBe(3);
+    expect(told).toEqual([
+      {
+        set: 'repo',
+        list: c.url('/refusing-list'),
+        count: 1,
+        refused: [expect.objectContaining({ entry: local, line: 1 })],
+      },
+    ]);
+  });
+
   it('a list the caller already fetched (provideList) is read instead of fetched again', async () => {
     const file = content(4_000);
     serve('/repo/p/f.bin', file.data, b);

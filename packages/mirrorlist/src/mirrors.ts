@@ -30,7 +30,7 @@ import { SharedLists } from './shared-lists.js';
 export interface MirrorsInterceptor extends OpenInterceptor {
   readonly schemes: readonly string[];
   readonly resume: true;
-  /** The options as plain data (`random` left out; credentials in inline mirror URLs redacted). */
+  /** The options as plain data (`random` and `onRefused` left out; credentials in inline mirror URLs redacted). */
   toJSON(): { type: 'mirrors'; options: MirrorsOptions };
   /**
    * Hands over the text of a set's `list` that the caller already fetched
@@ -75,7 +75,7 @@ const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie'];
 export function mirrors(options: MirrorsOptions): MirrorsInterceptor {
   const settings = mirrorsSettings(options);
   // The context is optional for callers that compose by hand (`interceptor(next)`).
-  const shared = new SharedLists(settings.sets);
+  const shared = new SharedLists(settings.sets, settings.onRefused);
   const interceptor = (next: OpenFunction, context?: InterceptorContext): OpenFunction =>
     failoverOpen(next, settings, context?.log ?? silent, shared);
   return Object.assign(interceptor, {

@@ -250,6 +250,17 @@ export class SetLoader {
         set: name,
         skipped: skipped.slice(0, 10),
       });
+      try {
+        this.shared?.refused({
+          set: name,
+          list: source,
+          refused: skipped.slice(0, 10),
+          count: skipped.length,
+        });
+      } catch (error) {
+        // The caller's callback failing is no reason to fail the downloads.
+        this.log.warn(`mirror set "${name}": onRefused threw`, { set: name, error });
+      }
     }
     const known = new Set(inline.map((m) => m.key));
     const set = new MirrorSet(name, [...inline, ...remote.filter((m) => !known.has(m.key))], files);
