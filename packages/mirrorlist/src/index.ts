@@ -4,6 +4,7 @@ export type {
   MirrorSetOptions,
   MirrorEntry,
   MirrorStrategy,
+  RefusedEntries,
 } from './mirrors-options.js';
 export {
   parseMetalink,

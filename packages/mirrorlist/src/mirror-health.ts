@@ -1,4 +1,5 @@
 import { abortError } from '@dl/core';
+import type { Source } from './mirror-set.js';
 
 /** Cool-down settings. */
 export interface HealthSettings {
@@ -8,7 +9,10 @@ export interface HealthSettings {
   readonly maxConnectionsPerMirror: number;
 }
 
-/** What is known about one mirror host. */
+/**
+ * What is known about one mirror (failures, cool-down, throughput, keyed by
+ * {@link healthKey}) or one host (transfers in flight, keyed by origin).
+ */
 interface HostHealth {
   /** Failures in a row since the last success. */
   failures: number;
@@ -23,10 +27,12 @@ interface HostHealth {
 const RATE_WEIGHT = 0.3;
 
 /**
- * Health of mirror hosts within one interceptor instance (one factory):
- * failures in a row, cool-downs, measured throughput and transfers in
- * flight, with a per-host cap on those. No timers: cool-downs are deadlines
- * compared with the clock.
+ * Health of mirrors within one interceptor instance (one factory): failures
+ * in a row, cool-downs and measured throughput per mirror (two mirrors on
+ * one host and port are judged apart: one serving stale bytes does not cool
+ * the other, nor does the other's success clear its cool-down); transfers
+ * in flight per host, with a cap on those. No timers: cool-downs are
+ * deadlines compared with the clock.
  */
 export class MirrorHealth {
   readonly #hosts = new Map<string, HostHealth>();
@@ -34,23 +40,23 @@ export class MirrorHealth {
 
   constructor(private readonly settings: HealthSettings) {}
 
-  #host(origin: string): HostHealth {
-    let host = this.#hosts.get(origin);
+  #host(key: string): HostHealth {
+    let host = this.#hosts.get(key);
     if (host === undefined) {
       host = { failures: 0, coolUntil: 0, rate: undefined, inFlight: 0 };
-      this.#hosts.set(origin, host);
+      this.#hosts.set(key, host);
     }
     return host;
   }
 
   /** Milliseconds of cool-down left (0 when healthy). */
-  coolingFor(origin: string, now = Date.now()): number {
-    return Math.max(0, (this.#hosts.get(origin)?.coolUntil ?? 0) - now);
+  coolingFor(mirror: string, now = Date.now()): number {
+    return Math.max(0, (this.#hosts.get(mirror)?.coolUntil ?? 0) - now);
   }
 
   /** Smoothed throughput in bytes per millisecond, when measured. */
-  rate(origin: string): number | undefined {
-    return this.#hosts.get(origin)?.rate;
+  rate(mirror: string): number | undefined {
+    return this.#hosts.get(mirror)?.rate;
   }
 
   inFlight(origin: string): number {
@@ -92,24 +98,24 @@ export class MirrorHealth {
   }
 
   /** A transfer ended well: failures forgotten, throughput measured. */
-  succeeded(origin: string, bytes: number, durationMs: number): void {
-    const host = this.#host(origin);
+  succeeded(mirror: string, bytes: number, durationMs: number): void {
+    const host = this.#host(mirror);
     host.failures = 0;
     host.coolUntil = 0;
-    this.measured(origin, bytes, durationMs);
+    this.measured(mirror, bytes, durationMs);
   }
 
   /** Bytes arrived at this pace (failed transfers count too). */
-  measured(origin: string, bytes: number, durationMs: number): void {
+  measured(mirror: string, bytes: number, durationMs: number): void {
     if (bytes <= 0) return;
-    const host = this.#host(origin);
+    const host = this.#host(mirror);
     const sample = bytes / Math.max(1, durationMs);
     host.rate = host.rate === undefined ? sample : host.rate + RATE_WEIGHT * (sample - host.rate);
   }
 
   /** The mirror failed: demoted for a cool-down that doubles with each failure in a row. */
-  failed(origin: string, now = Date.now()): void {
-    const host = this.#host(origin);
+  failed(mirror: string, now = Date.now()): void {
+    const host = this.#host(mirror);
     host.failures++;
     const cooldown = Math.min(
       this.settings.maxCooldownMs,
@@ -119,9 +125,18 @@ export class MirrorHealth {
   }
 
   /** The mirror served bad bytes: the long cool-down. */
-  servedBadBytes(origin: string, now = Date.now()): void {
-    const host = this.#host(origin);
+  servedBadBytes(mirror: string, now = Date.now()): void {
+    const host = this.#host(mirror);
     host.failures++;
     host.coolUntil = Math.max(host.coolUntil, now + this.settings.badBytesCooldownMs);
   }
+}
+
+/**
+ * The key a source's health is kept under: its mirror (the base URL) when
+ * it has one; the host and port for a metalink URL with no base, whose
+ * mirror would otherwise be a single file.
+ */
+export function healthKey(source: Source): string {
+  return source.mirror.base === undefined ? source.url.origin : source.mirror.key;
 }

@@ -138,6 +138,28 @@ describe('failover across HTTP mirrors', () => {
     expect(hits(a, '/repo/bad/1.bin')).toBe(0);
   });
 
+  it('a mirror that served bad bytes cools down alone, even when a good mirror shares its host and port', async () => {
+    const files = Array.from({ length: 30 }, () => content(2_000));
+    files.forEach((file, i) => {
+      // The stale mirror has other bytes under the same names.
+      a.put(`/stale/same/${i}.bin`, content(2_000).data);
+      a.put(`/good/same/${i}.bin`, file.data);
+    });
+    c.put('/same-host-list', Buffer.from(`${a.url('/stale/')}\n${a.url('/good/')}\n`));
+    const f = build({ sets: { repo: { list: c.url('/same-host-list') } } });
+    for (const [i, file] of files.entries()) {
+      const result = await f.download({
+        url: `mirror://repo/same/${i}.bin`,
+        digests: { sha256: file.sha256 },
+      });
+      expect(result.url).toBe(a.url(`/good/same/${i}.bin`));
+    }
+    const gets = (prefix: string) =>
+      a.requests().filter((r) => r.method === 'GET' && r.path.startsWith(prefix)).length;
+    expect(gets('/stale/')).toBe(1);
+    expect(gets('/good/')).toBe(30);
+  });
+
   it('once its cool-down is over, a mirror that served bad bytes is first again', async () => {
     const file = content(20_000);
     serve('/repo/cool/0.bin', file.data, a, b);
@@ -421,6 +443,54 @@ describe('lists and metalinks fetched through the factory', () => {
     await shortLived.download({ url: 'mirror://repo/l/f.bin' });
     expect(hits(c, '/mirrorlist')).toBe(2);
     await local.remove();
+  });
+
+  it('refused entries of a remote list are told to onRefused once per set, refreshes included', async () => {
+    const file = content(3_000);
+    serve('/repo/r/f.bin', file.data, b);
+    const local = pathToFileURL(dir.path).href + '/';
+    c.put('/refusing-list', Buffer.from(`${local}\n${b.url('/repo/')}\n`));
+    const told: unknown[] = [];
+    const interceptor = mirrors({
+      sets: { repo: { list: c.url('/refusing-list') } },
+      listTtlMs: 1,
+      onRefused: (refusal) => told.push(refusal),
+    });
+    expect(JSON.stringify(interceptor)).not.toContain('onRefused');
+    factory = createDownloaderFactory({
+      adapters: [http(), fileAdapter()],
+      interceptors: [interceptor],
+      retry: fast,
+    });
+    for (let i = 0; i < 3; i++) {
+      await factory.download({ url: 'mirror://repo/r/f.bin' });
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(hits(c, '/refusing-list')).toBe(3);
+    expect(told).toEqual([
+      {
+        set: 'repo',
+        list: c.url('/refusing-list'),
+        count: 1,
+        refused: [expect.objectContaining({ entry: local, line: 1 })],
+      },
+    ]);
+  });
+
+  it('a list the caller already fetched (provideList) is read instead of fetched again', async () => {
+    const file = content(4_000);
+    serve('/repo/p/f.bin', file.data, b);
+    const text = `${b.url('/repo/')}\n`;
+    c.put('/provided-list', Buffer.from(text));
+    const interceptor = mirrors({ sets: { repo: { list: c.url('/provided-list') } } });
+    interceptor.provideList('repo', text);
+    expect(() => interceptor.provideList('other', text)).toThrow(/no mirror set "other"/);
+    factory = createDownloaderFactory({ adapters: [http()], interceptors: [interceptor] });
+    for (let i = 0; i < 2; i++) {
+      const result = await factory.download({ url: 'mirror://repo/p/f.bin' });
+      expect(result.url).toBe(b.url('/repo/p/f.bin'));
+    }
+    expect(hits(c, '/provided-list')).toBe(0);
   });
 
   it('file: entries of a remote list are used only when the caller allows them', async () => {

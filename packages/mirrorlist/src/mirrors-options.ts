@@ -1,3 +1,5 @@
+import type { RejectedEntry } from './entry-url.js';
+
 /** How the mirrors of a set share the downloads. */
 export type MirrorStrategy =
   /** Every file goes to the best-ranked healthy mirror (list order, priority, preferred location); the others are for failover. */
@@ -102,4 +104,24 @@ export interface MirrorsOptions {
   readonly scheme?: string;
   /** Source of randomness for `spread` (tests make it deterministic). Not serialized. @default Math.random */
   readonly random?: () => number;
+  /**
+   * Told once per set when its remote list or metalink had entries that were
+   * refused (a scheme not in `allowedSchemes` such as `file:`, credentials,
+   * not a URL); the other entries are used. Each fetch is also logged as a
+   * warning on the factory's logger. Not serialized.
+   * @default none
+   */
+  readonly onRefused?: (refusal: RefusedEntries) => void;
+}
+
+/** Entries of a remote list or metalink that were not used, as {@link MirrorsOptions.onRefused} reports them. */
+export interface RefusedEntries {
+  /** The mirror set whose list it is. */
+  readonly set: string;
+  /** The list's URL, redacted. */
+  readonly list: string;
+  /** Each refused entry (redacted) and why; at most 10. */
+  readonly refused: readonly RejectedEntry[];
+  /** How many entries were refused in all. */
+  readonly count: number;
 }

@@ -1,6 +1,11 @@
 import { DownloadError, ErrorCodes } from '@dl/core';
 import { DEFAULT_ALLOWED_SCHEMES, DEFAULT_MAX_DOCUMENT_BYTES } from './metalink.js';
-import type { MirrorSetOptions, MirrorsOptions, MirrorStrategy } from './mirrors-options.js';
+import type {
+  MirrorSetOptions,
+  MirrorsOptions,
+  MirrorStrategy,
+  RefusedEntries,
+} from './mirrors-options.js';
 import { inlineMirrors } from './set-loader.js';
 
 /** {@link MirrorsOptions} checked, with every default filled in. */
@@ -18,6 +23,7 @@ export interface MirrorsSettings {
   readonly resumeAcrossMirrors: 'verified' | 'always' | 'never';
   readonly scheme: string;
   readonly random: () => number;
+  readonly onRefused: ((refusal: RefusedEntries) => void) | undefined;
 }
 
 const SET_NAME = /^[a-z0-9](?:[a-z0-9.-]{0,61}[a-z0-9])?$/;
@@ -84,7 +90,13 @@ export function mirrorsSettings(options: MirrorsOptions): MirrorsSettings {
     resumeAcrossMirrors: resume,
     scheme,
     random: options.random ?? Math.random,
+    onRefused: callback(options.onRefused, 'onRefused'),
   };
+}
+
+function callback<T>(value: T | undefined, name: string): T | undefined {
+  if (value !== undefined && typeof value !== 'function') throw bad(name, 'must be a function');
+  return value;
 }
 
 function duration(value: number | undefined, fallback: number, name: string): number {

@@ -17,20 +17,31 @@ import {
 } from '@dl/core';
 import { allSourcesFailed } from './all-sources-failed.js';
 import { FileAttempts } from './file-attempts.js';
-import { MirrorHealth } from './mirror-health.js';
+import { healthKey, MirrorHealth } from './mirror-health.js';
 import { MirrorRouter, type MirrorRoute } from './mirror-route.js';
 import type { Source } from './mirror-set.js';
 import type { MirrorsOptions } from './mirrors-options.js';
 import { mirrorsSettings, type MirrorsSettings } from './mirrors-settings.js';
 import { rankSources, type RankContext } from './rank-sources.js';
 import { SetLoader } from './set-loader.js';
+import { SharedLists } from './shared-lists.js';
 
 /** The interceptor {@link mirrors} returns: serves `mirror:` URLs, resumes, and serializes. */
 export interface MirrorsInterceptor extends OpenInterceptor {
   readonly schemes: readonly string[];
   readonly resume: true;
-  /** The options as plain data (`random` left out; credentials in inline mirror URLs redacted). */
+  /** The options as plain data (`random` and `onRefused` left out; credentials in inline mirror URLs redacted). */
   toJSON(): { type: 'mirrors'; options: MirrorsOptions };
+  /**
+   * Hands over the text of a set's `list` that the caller already fetched
+   * (say, a metalink whose files it is about to download), so each factory
+   * reads it once instead of fetching the list again. Used while younger
+   * than `listTtlMs`; fetched from `list` after that, as usual.
+   *
+   * @param set - The name of a set that has a `list`.
+   * @param text - The list or metalink document as fetched from its `list` URL.
+   */
+  provideList(set: string, text: string): void;
 }
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -64,17 +75,24 @@ const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie'];
 export function mirrors(options: MirrorsOptions): MirrorsInterceptor {
   const settings = mirrorsSettings(options);
   // The context is optional for callers that compose by hand (`interceptor(next)`).
+  const shared = new SharedLists(settings.sets, settings.onRefused);
   const interceptor = (next: OpenFunction, context?: InterceptorContext): OpenFunction =>
-    failoverOpen(next, settings, context?.log ?? silent);
+    failoverOpen(next, settings, context?.log ?? silent, shared);
   return Object.assign(interceptor, {
     schemes: [settings.scheme] as const,
     resume: true as const,
     toJSON: () => ({ type: 'mirrors' as const, options: serialize(settings) }),
+    provideList: (set: string, text: string) => shared.give(set, text),
   });
 }
 
-function failoverOpen(next: OpenFunction, settings: MirrorsSettings, log: Logger): OpenFunction {
-  const loader = new SetLoader(settings.sets, next, settings, log);
+function failoverOpen(
+  next: OpenFunction,
+  settings: MirrorsSettings,
+  log: Logger,
+  shared: SharedLists,
+): OpenFunction {
+  const loader = new SetLoader(settings.sets, next, settings, log, shared);
   const router = new MirrorRouter(settings.scheme, Object.keys(settings.sets), loader.inline);
   const health = new MirrorHealth(settings);
   const files = new WeakMap<object, FileAttempts>();
@@ -138,7 +156,7 @@ function failoverOpen(next: OpenFunction, settings: MirrorsSettings, log: Logger
   async function takeSlot(left: readonly Source[], signal: AbortSignal): Promise<Source> {
     for (;;) {
       const ranked = rankSources(left, ranking);
-      const healthy = ranked.filter((s) => health.coolingFor(s.url.origin) === 0);
+      const healthy = ranked.filter((s) => health.coolingFor(healthKey(s)) === 0);
       for (const source of healthy.length > 0 ? healthy : ranked) {
         if (health.tryAcquire(source.url.origin, source.mirror.maxConnections)) return source;
       }
@@ -147,8 +165,8 @@ function failoverOpen(next: OpenFunction, settings: MirrorsSettings, log: Logger
   }
 
   function blame(source: Source, error: DownloadError): void {
-    if (ValidationError.isInstance(error)) health.servedBadBytes(source.url.origin);
-    else health.failed(source.url.origin);
+    if (ValidationError.isInstance(error)) health.servedBadBytes(healthKey(source));
+    else health.failed(healthKey(source));
   }
 
   /** Wraps the mirror's resource so its end feeds health, the per-file record and the slot. */
@@ -183,10 +201,10 @@ function failoverOpen(next: OpenFunction, settings: MirrorsSettings, log: Logger
         if (!release()) return;
         resource.onSettled?.(outcome);
         if (outcome.ok) {
-          health.succeeded(origin, outcome.bytes, outcome.durationMs);
+          health.succeeded(healthKey(source), outcome.bytes, outcome.durationMs);
           return;
         }
-        health.measured(origin, outcome.bytes, outcome.durationMs);
+        health.measured(healthKey(source), outcome.bytes, outcome.durationMs);
         const error = outcome.error;
         if (error === undefined || NOT_THE_MIRRORS_FAULT.has(error.code)) return;
         blame(source, error);

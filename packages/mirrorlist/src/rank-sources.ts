@@ -1,4 +1,4 @@
-import type { MirrorHealth } from './mirror-health.js';
+import { healthKey, type MirrorHealth } from './mirror-health.js';
 import type { Source } from './mirror-set.js';
 import type { MirrorStrategy } from './mirrors-options.js';
 
@@ -24,9 +24,9 @@ export function rankSources(sources: readonly Source[], context: RankContext): S
   const now = Date.now();
   const { health } = context;
   const cooling = sources
-    .filter((s) => health.coolingFor(s.url.origin, now) > 0)
-    .sort((a, b) => health.coolingFor(a.url.origin, now) - health.coolingFor(b.url.origin, now));
-  const healthy = sources.filter((s) => health.coolingFor(s.url.origin, now) === 0);
+    .filter((s) => health.coolingFor(healthKey(s), now) > 0)
+    .sort((a, b) => health.coolingFor(healthKey(a), now) - health.coolingFor(healthKey(b), now));
+  const healthy = sources.filter((s) => health.coolingFor(healthKey(s), now) === 0);
   const ordered =
     context.strategy === 'spread' ? drawn(healthy, context) : inOrder(healthy, context);
   return [...ordered, ...cooling];
@@ -45,7 +45,7 @@ function inOrder(sources: readonly Source[], context: RankContext): Source[] {
 
 function drawn(sources: readonly Source[], context: RankContext): Source[] {
   const { health } = context;
-  const rates = sources.map((s) => health.rate(s.url.origin));
+  const rates = sources.map((s) => health.rate(healthKey(s)));
   const known = rates.filter((r): r is number => r !== undefined);
   // An unmeasured mirror is assumed as fast as the best: it gets tried and measured.
   const best = known.length > 0 ? Math.max(...known) : 1;

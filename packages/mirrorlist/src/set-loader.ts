@@ -14,6 +14,7 @@ import { MirrorListError } from './mirrorlist-error.js';
 import { metalinkMirrors, MirrorSet, type DescribedFile, type Mirror } from './mirror-set.js';
 import type { MirrorEntry, MirrorSetOptions } from './mirrors-options.js';
 import { readDocument } from './read-document.js';
+import type { SharedLists } from './shared-lists.js';
 
 /** What the loader needs from the interceptor's options. */
 export interface LoaderSettings {
@@ -49,12 +50,15 @@ export class SetLoader {
   readonly #pending = new Map<string, Pending>();
   /** Inline mirrors by set, ready before any fetch (used to match request URLs). */
   readonly inline: ReadonlyMap<string, readonly Mirror[]>;
+  /** Sets whose list given by the caller this loader already read. */
+  readonly #usedGiven = new Set<string>();
 
   constructor(
     readonly sets: Readonly<Record<string, MirrorSetOptions>>,
     private readonly next: OpenFunction,
     private readonly settings: LoaderSettings,
     private readonly log: Logger,
+    private readonly shared?: SharedLists,
   ) {
     const inline = new Map<string, Mirror[]>();
     for (const [name, options] of Object.entries(sets))
@@ -140,6 +144,19 @@ export class SetLoader {
   async #fetch(name: string, options: MirrorSetOptions, signal: AbortSignal): Promise<MirrorSet> {
     const listUrl = new URL(options.list!);
     const source = redactUrl(listUrl);
+    // The caller fetched the list already (to enumerate a metalink's files): read that once.
+    const given = this.shared?.given(name);
+    const fresh =
+      given !== undefined &&
+      !this.#usedGiven.has(name) &&
+      Date.now() - given.at < this.settings.listTtlMs;
+    if (fresh) this.#usedGiven.add(name);
+    const text = fresh ? given.text : await this.#read(name, listUrl, source, signal);
+    const fetchedAt = fresh ? given.at : Date.now();
+    return this.#build(name, options, listUrl, source, text, fetchedAt);
+  }
+
+  async #read(name: string, listUrl: URL, source: string, signal: AbortSignal): Promise<string> {
     const started = Date.now();
     let text: string;
     try {
@@ -182,6 +199,17 @@ export class SetLoader {
         },
       );
     }
+    return text;
+  }
+
+  #build(
+    name: string,
+    options: MirrorSetOptions,
+    listUrl: URL,
+    source: string,
+    text: string,
+    fetchedAt: number,
+  ): MirrorSet {
     const inline = this.inline.get(name) ?? [];
     const parseOptions = {
       source,
@@ -222,10 +250,21 @@ export class SetLoader {
         set: name,
         skipped: skipped.slice(0, 10),
       });
+      try {
+        this.shared?.refused({
+          set: name,
+          list: source,
+          refused: skipped.slice(0, 10),
+          count: skipped.length,
+        });
+      } catch (error) {
+        // The caller's callback failing is no reason to fail the downloads.
+        this.log.warn(`mirror set "${name}": onRefused threw`, { set: name, error });
+      }
     }
     const known = new Set(inline.map((m) => m.key));
     const set = new MirrorSet(name, [...inline, ...remote.filter((m) => !known.has(m.key))], files);
-    this.#cache.set(name, { set, expiresAt: Date.now() + this.settings.listTtlMs });
+    this.#cache.set(name, { set, expiresAt: fetchedAt + this.settings.listTtlMs });
     return set;
   }
 }

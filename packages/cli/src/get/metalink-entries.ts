@@ -9,12 +9,14 @@ const MAX_DOCUMENT_BYTES = 4 * 1024 * 1024;
  * Fetches the metalink at `source` through the factory (bounded in size),
  * parses it, and returns one entry per file it describes: a
  * `mirror://metalink/NAME` URL (so every URL of the file is a failover
- * source), the name as the path, the size and every hash.
+ * source), the name as the path, the size and every hash. `provide` hands the
+ * text to the mirror set, which would otherwise fetch the metalink again.
  */
 export async function metalinkEntries(
   source: URL,
   factory: DownloaderFactory,
   signal: AbortSignal,
+  provide?: (text: string) => void,
 ): Promise<ManifestEntry[]> {
   const opened = await factory.open({ url: source }, { signal });
   const chunks: Uint8Array[] = [];
@@ -32,6 +34,7 @@ export async function metalinkEntries(
   const text = Buffer.concat(chunks).toString('utf8');
   const { parseMetalink } = await import('@dl/mirrorlist');
   const metalink = parseMetalink(text, { source: redactUrl(source), documentUrl: source });
+  provide?.(text);
   return metalink.files.map((file) => entryOf(file));
 }
 

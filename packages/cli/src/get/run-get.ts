@@ -11,8 +11,9 @@ import {
 } from '../manifest/read-manifest.js';
 import { createReporter } from '../output/create-reporter.js';
 import type { FinishedRecord } from '../output/finished-record.js';
-import type { Reporter } from '../output/reporter.js';
+import type { WarningReporter } from '../output/reporter.js';
 import { Tally } from '../output/tally.js';
+import { PendingWarnings, refusedWarning } from '../output/warning-record.js';
 import { SkipCheck } from '../skip-check.js';
 import { buildAdapters } from '../transfer/build-adapters.js';
 import type { EntryContext } from './entry-context.js';
@@ -62,7 +63,11 @@ export async function runGet(
     }
   }
   const outDir = resolve(io.cwd, options.output ?? '.');
-  const mirrorsOf = await mirrorSetup(options, io.cwd);
+  // Warnings may come while the metalink is read, before the reporter exists.
+  const warnings = new PendingWarnings();
+  const mirrorsOf = await mirrorSetup(options, io.cwd, (refusal) =>
+    warnings.add(refusedWarning(refusal)),
+  );
   const base = mirrorsOf.base;
   const cliUrls = urls.map((raw) => {
     try {
@@ -135,7 +140,7 @@ export async function runGet(
   if (io.signal?.aborted) onSignal();
   io.signal?.addEventListener('abort', onSignal, { once: true });
   const tally = new Tally();
-  let reporter: Reporter | undefined;
+  let reporter: WarningReporter | undefined;
   let inputFailure: unknown;
   try {
     if (options.input !== undefined) {
@@ -143,7 +148,12 @@ export async function runGet(
     }
     if (mirrorsOf.metalink !== undefined) {
       try {
-        metalink = await metalinkEntries(mirrorsOf.metalink, factory, stop.signal);
+        metalink = await metalinkEntries(
+          mirrorsOf.metalink,
+          factory,
+          stop.signal,
+          mirrorsOf.provideMetalink,
+        );
       } catch (error) {
         if (stop.signal.aborted) throw error;
         throw new UsageError(
@@ -156,6 +166,7 @@ export async function runGet(
       { json: options.json, progress: options.progress },
       factory.on,
     );
+    warnings.attach((record) => reporter!.warning(record));
     const report = (record: FinishedRecord, how: { invalid?: boolean; verified?: boolean }) => {
       tally.add(record, how);
       reporter!.finished(record, how.invalid);

@@ -2,6 +2,7 @@ import type { DownloadStats } from '@dl/core';
 import type { CliIo } from '../cli-io.js';
 import type { FinishedRecord } from './finished-record.js';
 import type { Tally } from './tally.js';
+import type { WarningRecord } from './warning-record.js';
 
 /** Where a `dl get` run tells what happens. */
 export interface Reporter {
@@ -11,6 +12,11 @@ export interface Reporter {
   notice(message: string): void;
   /** The run is over: stop live output, print the summary. Called once. */
   close(): void;
+}
+
+/** A {@link Reporter} that also prints warnings about the run (once each). */
+export interface WarningReporter extends Reporter {
+  warning(record: WarningRecord): void;
 }
 
 /** What every reporter is built from. */

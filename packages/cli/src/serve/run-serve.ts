@@ -12,6 +12,7 @@ import { mirrorSetup } from '../transfer/mirror-setup.js';
 import { accessLogLine, type AccessRecord } from './access-log.js';
 import { Catalog } from './catalog.js';
 import type { ServeOptions } from './serve-options.js';
+import { refusedWarning, warningText } from '../output/warning-record.js';
 
 /** Bad catalog lines printed one by one before the rest are only counted. */
 const BAD_LINES_SHOWN = 20;
@@ -35,7 +36,11 @@ export async function runServe(options: ServeOptions, io: CliIo): Promise<number
     adapters: buildAdapters(options, io.cwd, []),
     limits: { total: options.total, perHost: options.perHost },
     retry: { maxAttempts: options.retries + 1 },
-    interceptors: (await mirrorSetup(options, io.cwd)).interceptors,
+    interceptors: (
+      await mirrorSetup(options, io.cwd, (refusal) =>
+        io.stderr.write(`dl serve: ${warningText(refusedWarning(refusal))}\n`),
+      )
+    ).interceptors,
   });
   let bad = 0;
   let catalog: Catalog;

@@ -2,7 +2,7 @@ import { accessSync, constants } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { OpenInterceptor } from '@dl/core';
-import type { MirrorSetOptions } from '@dl/mirrorlist';
+import type { MirrorSetOptions, RefusedEntries } from '@dl/mirrorlist';
 import { UsageError } from '../exit-codes.js';
 import type { TransferOptions } from './transfer-options.js';
 
@@ -18,6 +18,8 @@ export interface MirrorSetup {
   readonly base?: URL;
   /** Where the metalink whose files are to be downloaded is. */
   readonly metalink?: URL;
+  /** Hands the metalink's text, once read, to the mirror sets, so it is not fetched again. */
+  readonly provideMetalink?: (text: string) => void;
 }
 
 /**
@@ -25,10 +27,12 @@ export interface MirrorSetup {
  * documents themselves are fetched through the factory (a local file as a
  * `file:` URL); the mirrors they list are untrusted: only network schemes,
  * no credentials. `@dl/mirrorlist` is loaded only when one of them is given.
+ * `onRefused` is told once per document whose entries were refused (such as `file:` ones).
  */
 export async function mirrorSetup(
   options: TransferOptions & { readonly metalink?: string },
   cwd: string,
+  onRefused?: (refusal: RefusedEntries) => void,
 ): Promise<MirrorSetup> {
   const sets: Record<string, MirrorSetOptions> = {};
   let base: URL | undefined;
@@ -43,10 +47,17 @@ export async function mirrorSetup(
   }
   if (Object.keys(sets).length === 0) return { interceptors: [] };
   const { mirrors } = await import('@dl/mirrorlist');
+  const interceptor = mirrors({
+    sets,
+    strategy: options.mirrorStrategy,
+    ...(onRefused === undefined ? {} : { onRefused }),
+  });
   return {
-    interceptors: [mirrors({ sets, strategy: options.mirrorStrategy })],
+    interceptors: [interceptor],
     ...(base === undefined ? {} : { base }),
-    ...(metalink === undefined ? {} : { metalink }),
+    ...(metalink === undefined
+      ? {}
+      : { metalink, provideMetalink: (text) => interceptor.provideList(METALINK_SET, text) }),
   };
 }
 

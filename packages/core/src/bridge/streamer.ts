@@ -183,8 +183,13 @@ class StreamerImpl implements Streamer {
         metadata,
         target,
       });
-      writer.start(framing.status, headers);
-      status = framing.status;
+      // Committed with the first body byte, not before: a body that fails before any
+      // byte reached the client (a small file held back until it validated) still
+      // gets an error status instead of a reset.
+      const commit = () => {
+        writer.start(framing.status, headers);
+        status = framing.status;
+      };
       const length = framing.length;
       for (;;) {
         // Synchronously while chunks are waiting (a promise per chunk is measurable at GB/s).
@@ -198,6 +203,8 @@ class StreamerImpl implements Streamer {
         // The bytes that complete the announced length would let the client see a clean
         // end: they wait until the whole body validated. (A range is not validated.)
         if (range === undefined && bytes + chunk.byteLength === length) await reader.settled();
+        if (chunk.byteLength === 0) continue;
+        if (status === undefined) commit();
         const written = writer.write(chunk);
         if (written !== true && !(await written)) throw abortError();
         bytes += chunk.byteLength;
@@ -205,6 +212,7 @@ class StreamerImpl implements Streamer {
         if (range !== undefined && bytes === length) break;
       }
       if (length !== undefined && bytes !== length) throw overrun(length);
+      if (status === undefined) commit();
       await writer.end();
       if (writer.gone && !writer.isHttp) throw abortError();
       await reader.over();

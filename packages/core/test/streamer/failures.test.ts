@@ -98,6 +98,41 @@ describe('streamer failures', () => {
     expect(await readdir(cacheDir)).toEqual([]);
   });
 
+  it('a small corrupt file, failed before any body byte was sent: 502 naming the code, to every waiting client, no copy kept', async () => {
+    const small = generatedContent('/small.bin', 62 * 1024);
+    const corrupt = Buffer.from(small);
+    corrupt[100] = corrupt[100]! ^ 0xff;
+    // Headers at once, the whole body in one write a little later: both clients share the flight.
+    upstream.route('/small-bad.bin', (_req, res) => {
+      res.writeHead(200, { 'content-length': String(corrupt.byteLength) });
+      setTimeout(() => res.end(corrupt), 150);
+    });
+    const cache = join(cacheDir, 'small-bad.bin');
+    targets.set('/small-bad.bin', {
+      url: upstream.url('/small-bad.bin'),
+      size: small.byteLength,
+      digests: { sha256: sha256(small) },
+      cache,
+    });
+    const outcomes = server.nextOutcomes(2);
+    const got = await Promise.all([
+      fetchRaw(server.url('/small-bad.bin')),
+      fetchRaw(server.url('/small-bad.bin')),
+    ]);
+    for (const one of got) {
+      expect(one.status).toBe(502);
+      expect(one.complete).toBe(true);
+      expect(one.body.toString()).toContain('digest-mismatch');
+    }
+    const results = await outcomes;
+    expect(results.map((r) => r.source).sort()).toEqual(['shared', 'upstream']);
+    for (const result of results) {
+      expect(result).toMatchObject({ ok: false, status: 502, bytes: 0 });
+      expect(result.error?.code).toBe('digest-mismatch');
+    }
+    expect(await readdir(cacheDir)).toEqual([]);
+  });
+
   it('a size overrun is caught too, after the first byte', async () => {
     upstream.route('/long-chunked.bin', (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/octet-stream' });
