@@ -123,19 +123,19 @@ describe('redisBudget across a fleet of processes', () => {
       const members = [0, 1, 2].map((member) =>
         spawnMember({
           redisUrl: redis.url,
-          urls: server.urls(200, `m${String(member)}`),
+          urls: server.urls(150, `m${String(member)}`),
           total: 8,
           perHost: PER_HOST,
           member,
         }),
       );
       const reports = await Promise.all(members.map((m) => m.finished));
-      for (const report of reports) expect(report).toEqual({ ok: 200, failed: [] });
+      for (const report of reports) expect(report).toEqual({ ok: 150, failed: [] });
       const { arrivals } = server.stats;
       console.log(
-        `600 requests served in ${String(arrivals.at(-1)!.at - arrivals[0]!.at)} ms, peak ${String(server.stats.peak)}`,
+        `450 requests served in ${String(arrivals.at(-1)!.at - arrivals[0]!.at)} ms, peak ${String(server.stats.peak)}`,
       );
-      expect(server.stats.arrivals).toHaveLength(600);
+      expect(server.stats.arrivals).toHaveLength(450);
       expect(server.stats.peak).toBeLessThanOrEqual(PER_HOST);
       expect(server.stats.peak).toBeGreaterThanOrEqual(3);
       expect(await client.keys('dl:lease:*')).toEqual([]);
@@ -159,7 +159,9 @@ describe('redisBudget across a fleet of processes', () => {
       const key = `dl:lease:${server.origin}`;
       // Kill member 0 while it has transfers in flight (so it holds leases).
       await waitFor(
-        () => server.stats.arrivals.filter((a) => a.member === '0').length >= 3 && members[0]!.done() >= 1,
+        () =>
+          server.stats.arrivals.filter((a) => a.member === '0').length >= 3 &&
+          members[0]!.done() >= 1,
         { timeoutMs: 10_000 },
       );
       await waitFor(() => inFlightOf(server.stats, '0') >= 1, { timeoutMs: 10_000 });
@@ -205,8 +207,8 @@ describe('redisBudget across a fleet of processes', () => {
     const other = await startCountingServer(20);
     try {
       const members = [0, 1, 2].map((member) => {
-        const a = throttled.urls(40, `t${String(member)}`);
-        const b = other.urls(120, `o${String(member)}`);
+        const a = throttled.urls(30, `t${String(member)}`);
+        const b = other.urls(90, `o${String(member)}`);
         return spawnMember({
           redisUrl: redis.url,
           urls: a.flatMap((url, i) => [url, ...b.slice(i * 3, i * 3 + 3)]),
@@ -216,7 +218,7 @@ describe('redisBudget across a fleet of processes', () => {
         });
       });
       const reports = await Promise.all(members.map((m) => m.finished));
-      for (const report of reports) expect(report).toEqual({ ok: 160, failed: [] });
+      for (const report of reports) expect(report).toEqual({ ok: 120, failed: [] });
       expect(throttledAt).toBeGreaterThan(0);
       const during = (arrivals: Arrival[]) =>
         arrivals.filter((a) => a.at > throttledAt + 250 && a.at < throttledAt + 1_900);
@@ -235,6 +237,9 @@ describe('redisBudget across a fleet of processes', () => {
 
   it('close() gives back its leases and leaves no connection to Redis open', async () => {
     await waitFor(() => redis.connections() === 1, { timeoutMs: 5_000 });
+    const sockets = () =>
+      process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
+    const socketsBefore = sockets();
     const budget = redisBudget({ connection: redis.url })(init());
     const origin = 'http://close.example:80';
     const permits = await Promise.all([1, 2, 3].map(() => budget.acquire(origin)));
@@ -247,8 +252,7 @@ describe('redisBudget across a fleet of processes', () => {
     await waitFor(() => redis.connections() === 1, { timeoutMs: 5_000 });
     await expect(budget.acquire(origin)).rejects.toMatchObject({ code: 'closed' });
     for (const permit of permits) permit.release();
-    const handles = process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap');
-    expect(handles.length).toBeLessThanOrEqual(2); // vitest's own and the test's client
+    await waitFor(() => sockets() === socketsBefore, { timeoutMs: 2_000 });
   });
 
   it('an aborted wait rejects with an aborted error and holds nothing', async () => {

@@ -17,17 +17,20 @@ export function buildDistIfStale(): void {
     return built === undefined || newest(join(packages, name, 'src')) > built.mtimeMs;
   });
   if (stale.length === 0) return;
-  execFileSync(
-    'pnpm',
-    [...BUILT.flatMap((name) => ['--filter', `@dl/${name}`]), 'run', 'build'],
-    { cwd: packages, stdio: ['ignore', 'ignore', 'inherit'] },
-  );
+  execFileSync('pnpm', [...BUILT.flatMap((name) => ['--filter', `@dl/${name}`]), 'run', 'build'], {
+    cwd: packages,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
 }
 
 function newest(dir: string): number {
   let latest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile() && !entry.name.endsWith('.test.ts') && !entry.parentPath.includes('test-support')) {
+    if (
+      entry.isFile() &&
+      !entry.name.endsWith('.test.ts') &&
+      !entry.parentPath.includes('test-support')
+    ) {
       latest = Math.max(latest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
     }
   }

@@ -41,7 +41,8 @@ const failed = [];
 for await (const outcome of factory.downloadAll(requests())) {
   done++;
   if (outcome.ok) ok++;
-  else failed.push(`${String(outcome.request.url)}: ${outcome.error.code} ${outcome.error.message}`);
+  else
+    failed.push(`${String(outcome.request.url)}: ${outcome.error.code} ${outcome.error.message}`);
   process.stdout.write(`${JSON.stringify({ done, ok: outcome.ok })}\n`);
 }
 await factory.close();
