@@ -285,6 +285,39 @@ describe('redisBudget across a fleet of processes', () => {
       await budget.close!();
     }
   });
+
+  it('pauses a host after a burst of 3 refused connections, and after a throttle without Retry-After', async () => {
+    const budget = redisBudget({ connection: redis.url })(init());
+    const refused = 'http://refused.example:80';
+    const throttled = 'http://throttled.example:80';
+    const signal = { kind: 'refused', reason: 'ECONNREFUSED' } as const;
+    try {
+      budget.hostSignal!(refused, signal);
+      budget.hostSignal!(refused, signal);
+      (await budget.acquire(refused)).release();
+      expect(await client.pttl(`dl:pause:${refused}`)).toBeLessThan(0);
+      budget.hostSignal!(refused, signal);
+      budget.hostSignal!(throttled, { kind: 'throttled', reason: 'HTTP 503' });
+      await waitFor(async () => (await client.pttl(`dl:pause:${throttled}`)) > 0);
+      const paused = await client.pttl(`dl:pause:${refused}`);
+      expect(paused).toBeGreaterThan(500);
+      expect(paused).toBeLessThanOrEqual(1_000);
+      // 1 s, jittered by up to a fifth.
+      expect(await client.pttl(`dl:pause:${throttled}`)).toBeLessThanOrEqual(1_200);
+      const started = Date.now();
+      const [a, b, c] = await Promise.all([
+        budget.acquire(refused).then((p) => ({ p, at: Date.now() })),
+        budget.acquire(throttled).then((p) => ({ p, at: Date.now() })),
+        budget.acquire('http://fine.example:80').then((p) => ({ p, at: Date.now() })),
+      ]);
+      expect(a.at - started).toBeGreaterThan(400);
+      expect(b.at - started).toBeGreaterThan(400);
+      expect(c.at - started).toBeLessThan(300);
+      for (const { p } of [a, b, c]) p.release();
+    } finally {
+      await budget.close!();
+    }
+  });
 });
 
 describe('redisBudget through a Redis outage', () => {
