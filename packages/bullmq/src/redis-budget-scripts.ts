@@ -53,25 +53,27 @@ return removed
 /**
  * Pushes the expiry of every lease this process holds, in one call. A lease
  * that is missing (lost when Redis restarted from an append-only file that
- * had not synced it yet) is added back: its transfer is running, so it
- * counts. Returns how many were added back.
+ * had not synced it yet) or already expired (renewed too late) is put back:
+ * its transfer is running, so it counts. Returns how many were late or missing.
  * KEYS: lease sets. ARGV: lease ms, then per key: count, lease ids...
  */
 export const RENEW = `
 ${NOW}
 local lease = tonumber(ARGV[1])
 local pos = 2
-local readded = 0
+local late = 0
 for k = 1, #KEYS do
   local n = tonumber(ARGV[pos])
   pos = pos + 1
   for i = 1, n do
-    readded = readded + redis.call('ZADD', KEYS[k], now + lease, ARGV[pos])
+    local expiry = redis.call('ZSCORE', KEYS[k], ARGV[pos])
+    if not expiry or tonumber(expiry) <= now then late = late + 1 end
+    redis.call('ZADD', KEYS[k], now + lease, ARGV[pos])
     pos = pos + 1
   end
   redis.call('PEXPIRE', KEYS[k], lease)
 end
-return readded
+return late
 `;
 
 /**

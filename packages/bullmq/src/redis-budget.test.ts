@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { DownloadError, type BudgetInit } from '@dl/core';
-import { startRedis, waitFor, type RunningRedis } from '@dl/testkit';
+import { capturingLogger, startRedis, waitFor, type RunningRedis } from '@dl/testkit';
 import { redisBudget } from './redis-budget.js';
 import { buildDistIfStale } from './test-support/build-dist.js';
 
@@ -286,6 +286,32 @@ describe('redisBudget across a fleet of processes', () => {
     }
   });
 
+  it('renews held leases, and puts back one Redis lost (with a warning)', async () => {
+    const logger = capturingLogger();
+    const budget = redisBudget({
+      connection: redis.url,
+      leaseMs: 1_000,
+      renewEveryMs: 200,
+      logger,
+    })(init());
+    const origin = 'http://renew.example:80';
+    const key = `dl:lease:${origin}`;
+    try {
+      const permit = await budget.acquire(origin);
+      // Held three lease times: renewal keeps it.
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      expect(await client.zcard(key)).toBe(1);
+      expect(logger.lines.filter((line) => line.includes('put back'))).toEqual([]);
+      await client.del(key);
+      await waitFor(async () => (await client.zcard(key)) === 1, { timeoutMs: 1_000 });
+      expect(logger.lines.filter((line) => line.includes('put back'))).toHaveLength(1);
+      permit.release();
+      await waitFor(async () => (await client.zcard(key)) === 0);
+    } finally {
+      await budget.close!();
+    }
+  });
+
   it('pauses a host after a burst of 3 refused connections, and after a throttle without Retry-After', async () => {
     const budget = redisBudget({ connection: redis.url })(init());
     const refused = 'http://refused.example:80';
@@ -337,12 +363,33 @@ describe('redisBudget through a Redis outage', () => {
         }),
       );
       await waitFor(() => members.every((m) => m.done() >= 10), { timeoutMs: 10_000 });
+      // A transfer of this process to another host holds its permit through the outage.
+      const logger = capturingLogger();
+      const holder = redisBudget({ connection: redis.url, logger })(init());
+      const long = await holder.acquire('http://long.example:80');
+      const longKey = 'dl:lease:http://long.example:80';
+      const probe = new Redis(redis.url, { maxRetriesPerRequest: null });
+      probe.on('error', () => undefined); // down for a while, on purpose
+      const [lease] = await probe.zrange(longKey, 0, -1);
       const { port } = redis;
       await redis.stop();
       const stoppedAt = Date.now();
       const servedBefore = server.stats.arrivals.length;
       await new Promise((resolve) => setTimeout(resolve, 5_000));
       redis = await startRedis({ dir, port });
+      // Not expired while Redis was away, and renewed once it is back.
+      const leftMs = async () => {
+        const [seconds, micros] = await probe.time();
+        const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+        return Number(await probe.zscore(longKey, lease!)) - now;
+      };
+      await waitFor(async () => (await leftMs()) > 9_000, { timeoutMs: 3_000 });
+      // The renewal found it still valid (else it would warn that it put it back).
+      expect(logger.lines.filter((line) => line.includes('put back'))).toEqual([]);
+      expect(logger.lines.some((line) => line.startsWith('warn Redis trouble'))).toBe(true);
+      long.release();
+      await holder.close!();
+      await probe.quit();
       const reports = await Promise.all(members.map((m) => m.finished));
       for (const report of reports) expect(report).toEqual({ ok: 80, failed: [] });
       // Requests admitted before the stop may arrive just after it; none later while Redis was away.

@@ -382,9 +382,10 @@ class RedisBudget implements AdmissionBudget {
     this.#renewing = this.#scripts
       .dlRenew(keys.length, ...keys, ...args)
       .then(
-        (readded) => {
-          if (readded > 0) {
-            this.#settings.logger?.warn('leases missing in Redis were added back', { readded });
+        (late) => {
+          if (late > 0) {
+            // Their transfers ran on while they did not count: the fleet may have gone over a limit.
+            this.#settings.logger?.warn('leases expired or lost in Redis were put back', { late });
           }
         },
         (error: unknown) => this.#trouble(error),
