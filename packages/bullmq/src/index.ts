@@ -15,3 +15,5 @@ export {
 } from './outcome.js';
 export { verifiedFile } from './skip-check.js';
 export { removeDeadWorkerTemps, type DeadOwners } from './stale-temps.js';
+export { redisBudget } from './redis-budget.js';
+export type { RedisBudgetOptions } from './redis-budget-options.js';

@@ -1,0 +1,43 @@
+import type { Logger } from '@dl/core';
+import type { Redis, RedisOptions } from 'ioredis';
+
+/** What {@link redisBudget} is built from. Redis holds no secret: only lease ids, origins and pauses. */
+export interface RedisBudgetOptions {
+  /**
+   * Where Redis is: an ioredis `Redis` instance (the budget duplicates it and
+   * leaves the instance itself alone), a `redis://` URL, or ioredis options.
+   * The budget opens two connections of its own (commands, and a subscriber
+   * for release notices), set to wait out a lost connection
+   * (`maxRetriesPerRequest: null`, offline queue on), and closes them in `close()`.
+   */
+  readonly connection: Redis | string | RedisOptions;
+  /**
+   * Prefix of every key and channel: `{prefix}:lease:{origin}`,
+   * `{prefix}:pause:{origin}`, `{prefix}:released`. Workers that share a
+   * budget use the same prefix.
+   * @default 'dl'
+   */
+  readonly prefix?: string;
+  /**
+   * How long a permit's lease lives without renewal. A worker that dies
+   * stops renewing, and its permits come back to the fleet within this time.
+   * Must outlast a Redis outage plus one renewal period, or a live worker's
+   * leases expire while Redis is away.
+   * @default 10000
+   */
+  readonly leaseMs?: number;
+  /**
+   * How often the process renews all the leases it holds (one call per tick).
+   * @default 2500
+   */
+  readonly renewEveryMs?: number;
+  /**
+   * The longest a waiter for a full origin sleeps before asking Redis again
+   * when no release notice woke it; each sleep is drawn between half of it
+   * and all of it, so workers do not ask in step.
+   * @default 100
+   */
+  readonly pollMs?: number;
+  /** Where diagnostics go (Redis trouble, leases added back). @default a logger that drops everything */
+  readonly logger?: Logger;
+}

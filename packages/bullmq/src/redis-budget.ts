@@ -1,0 +1,484 @@
+import { randomUUID } from 'node:crypto';
+import {
+  abortError,
+  DownloadError,
+  ErrorCodes,
+  type AdmissionBudget,
+  type BudgetInit,
+  type BudgetProvider,
+  type HostSignal,
+  type Logger,
+  type Permit,
+} from '@dl/core';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { RedisBudgetOptions } from './redis-budget-options.js';
+import { ACQUIRE, RELEASE, RENEW, SIGNAL } from './redis-budget-scripts.js';
+
+const DEFAULT_LEASE_MS = 10_000;
+const DEFAULT_RENEW_EVERY_MS = 2_500;
+const DEFAULT_POLL_MS = 100;
+/** Refused or reset connections within {@link REFUSED_WINDOW_MS} that pause a host. */
+const REFUSED_BURST = 3;
+const REFUSED_WINDOW_MS = 5_000;
+const REFUSED_PAUSE_MS = 1_000;
+/** A throttle without Retry-After pauses 1 s, doubling per throttle within a minute, up to 30 s. */
+const THROTTLE_BASE_MS = 1_000;
+const THROTTLE_MAX_MS = 30_000;
+/** The longest pause a Retry-After can ask for. */
+const MAX_PAUSE_MS = 5 * 60_000;
+
+/** Reconnects at once, then every 50 ms more, never waiting more than 500 ms between tries. */
+const WAIT_OUT: RedisOptions = {
+  maxRetriesPerRequest: null,
+  enableOfflineQueue: true,
+  retryStrategy: (times: number) => Math.min(times * 50, 500),
+};
+
+interface Scripts {
+  dlAcquire(...args: (string | number)[]): Promise<[number, number]>;
+  dlRelease(...args: (string | number)[]): Promise<number>;
+  dlRenew(...args: (string | number)[]): Promise<number>;
+  dlSignal(...args: (string | number)[]): Promise<number>;
+}
+
+interface Waiter {
+  readonly resolve: (permit: Permit) => void;
+  readonly reject: (error: unknown) => void;
+  readonly signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+  done: boolean;
+}
+
+/** Why an origin's line sleeps: this process's total is reached, the origin is full, or paused. */
+type Sleep = 'total' | 'full' | 'paused';
+
+interface Line {
+  readonly origin: string;
+  readonly queue: Waiter[];
+  /** The loop serving this line, while it runs. */
+  running: Promise<void> | undefined;
+  sleeping: Sleep | undefined;
+  wake: (() => void) | undefined;
+}
+
+/**
+ * A {@link BudgetProvider} whose per-origin limits hold across a fleet of
+ * processes sharing one Redis: a per-host limit of N means the host sees at
+ * most N transfers from all of them together. `total` stays per process.
+ *
+ * Each permit is a lease in Redis, renewed while it is held; a process that
+ * dies stops renewing and its permits come back within `leaseMs`. A host
+ * that says it is overloaded (HTTP 429/503, FTP 421, a burst of refused
+ * connections) is paused for the whole fleet. Redis trouble is waited out.
+ */
+export function redisBudget(options: RedisBudgetOptions): BudgetProvider {
+  const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+  const renewEveryMs = options.renewEveryMs ?? DEFAULT_RENEW_EVERY_MS;
+  const pollMs = options.pollMs ?? DEFAULT_POLL_MS;
+  for (const [name, value] of Object.entries({ leaseMs, renewEveryMs, pollMs })) {
+    if (!Number.isInteger(value) || value <= 0) {
+      throw new DownloadError(`redisBudget: ${name} must be a positive integer`, {
+        code: ErrorCodes.InvalidRequest,
+      });
+    }
+  }
+  if (renewEveryMs * 2 > leaseMs) {
+    throw new DownloadError('redisBudget: leaseMs must be at least twice renewEveryMs', {
+      code: ErrorCodes.InvalidRequest,
+    });
+  }
+  return (init) =>
+    new RedisBudget(init, {
+      connection: options.connection,
+      prefix: options.prefix ?? 'dl',
+      leaseMs,
+      renewEveryMs,
+      pollMs,
+      logger: options.logger,
+    });
+}
+
+interface Settings {
+  readonly connection: RedisBudgetOptions['connection'];
+  readonly prefix: string;
+  readonly leaseMs: number;
+  readonly renewEveryMs: number;
+  readonly pollMs: number;
+  readonly logger: Logger | undefined;
+}
+
+class RedisBudget implements AdmissionBudget {
+  readonly total: number;
+  readonly #init: BudgetInit;
+  readonly #settings: Settings;
+  readonly #redis: Redis;
+  readonly #scripts: Scripts;
+  readonly #subscriber: Redis;
+  readonly #channel: string;
+  /** Lease ids are `{process}:{n}`: unique across the fleet, and tell an operator whose they are. */
+  readonly #process = randomUUID();
+  #sequence = 0;
+  #active = 0;
+  /** Slots offered to Redis in calls not yet answered (they count against `total`). */
+  #asking = 0;
+  readonly #lines = new Map<string, Line>();
+  /** Leases held in Redis, by origin. */
+  readonly #held = new Map<string, Set<string>>();
+  /** Permits of origins that are not hosts (a virtual scheme), counted here only. */
+  readonly #local = new Map<string, number>();
+  readonly #listeners = new Set<() => void>();
+  readonly #renewTimer: NodeJS.Timeout;
+  #renewing: Promise<void> | undefined;
+  #closed: Promise<void> | undefined;
+  #lastTrouble = 0;
+
+  constructor(init: BudgetInit, settings: Settings) {
+    this.total = init.total;
+    this.#init = init;
+    this.#settings = settings;
+    this.#channel = `${settings.prefix}:released`;
+    this.#redis = connect(settings.connection);
+    this.#redis.defineCommand('dlAcquire', { numberOfKeys: 2, lua: ACQUIRE });
+    this.#redis.defineCommand('dlRelease', { numberOfKeys: 1, lua: RELEASE });
+    this.#redis.defineCommand('dlRenew', { lua: RENEW });
+    this.#redis.defineCommand('dlSignal', { numberOfKeys: 3, lua: SIGNAL });
+    this.#scripts = this.#redis as unknown as Scripts;
+    this.#redis.on('error', (error: unknown) => this.#trouble(error));
+    // Back after an outage: renew at once rather than at the next tick.
+    this.#redis.on('ready', () => this.#renew());
+    this.#subscriber = this.#redis.duplicate();
+    this.#subscriber.on('error', (error: unknown) => this.#trouble(error));
+    this.#subscriber.on('message', (_channel: string, origin: string) =>
+      this.#wake(this.#lines.get(origin), 'full'),
+    );
+    this.#subscriber.subscribe(this.#channel).catch((error: unknown) => this.#trouble(error));
+    this.#renewTimer = setInterval(() => this.#renew(), settings.renewEveryMs);
+    this.#renewTimer.unref();
+  }
+
+  get active(): number {
+    return this.#active;
+  }
+
+  acquire(origin: string, signal?: AbortSignal): Promise<Permit> {
+    if (this.#closed !== undefined) return Promise.reject(closedError());
+    if (signal?.aborted) return Promise.reject(abortError(signal.reason));
+    return new Promise<Permit>((resolve, reject) => {
+      const waiter: Waiter = { resolve, reject, signal, onAbort: undefined, done: false };
+      const line = this.#lineOf(origin);
+      if (signal !== undefined) {
+        waiter.onAbort = () => {
+          if (waiter.done) return;
+          waiter.done = true;
+          remove(line.queue, waiter);
+          reject(abortError(signal.reason));
+          if (line.queue.length === 0 && line.running === undefined) this.#lines.delete(origin);
+        };
+        signal.addEventListener('abort', waiter.onAbort, { once: true });
+      }
+      line.queue.push(waiter);
+      this.#serve(line);
+    });
+  }
+
+  onRelease(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  hostSignal(origin: string, signal: HostSignal): void {
+    if (this.#closed !== undefined || !this.#isHost(origin)) return;
+    const pauseMs =
+      signal.kind === 'throttled' && signal.retryAfterMs !== undefined
+        ? Math.min(Math.max(0, Math.round(signal.retryAfterMs)), MAX_PAUSE_MS)
+        : -1;
+    const jitter = 0.8 + Math.random() * 0.4;
+    this.#scripts
+      .dlSignal(
+        this.#key('pause', origin),
+        this.#key('refused', origin),
+        this.#key('throttled', origin),
+        signal.kind,
+        pauseMs,
+        REFUSED_BURST,
+        REFUSED_WINDOW_MS,
+        REFUSED_PAUSE_MS,
+        THROTTLE_BASE_MS,
+        THROTTLE_MAX_MS,
+        jitter.toFixed(3),
+      )
+      .then(
+        (pausedMs) => {
+          if (pausedMs > 0) {
+            this.#settings.logger?.info('host paused for the fleet', {
+              origin,
+              pausedMs,
+              reason: signal.reason,
+            });
+          }
+        },
+        (error: unknown) => this.#trouble(error),
+      );
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= this.#shutdown();
+    return this.#closed;
+  }
+
+  async #shutdown(): Promise<void> {
+    clearInterval(this.#renewTimer);
+    const running: Promise<void>[] = [];
+    for (const line of this.#lines.values()) {
+      for (const waiter of line.queue.splice(0)) {
+        waiter.done = true;
+        if (waiter.signal && waiter.onAbort)
+          waiter.signal.removeEventListener('abort', waiter.onAbort);
+        waiter.reject(closedError());
+      }
+      line.wake?.();
+      if (line.running !== undefined) running.push(line.running);
+    }
+    // Calls in flight may still grant leases; they are released as they come back.
+    await bounded(Promise.all([...running, this.#renewing]), this.#settings.leaseMs);
+    const releases = [...this.#held].map(([origin, ids]) =>
+      this.#scripts
+        .dlRelease(this.#key('lease', origin), this.#channel, origin, ...ids)
+        .catch((error: unknown) => this.#trouble(error)),
+    );
+    this.#held.clear();
+    // Redis away for good: the leases expire on their own within leaseMs.
+    await bounded(Promise.all(releases), this.#settings.leaseMs);
+    await Promise.all([quit(this.#subscriber), quit(this.#redis)]);
+  }
+
+  #lineOf(origin: string): Line {
+    let line = this.#lines.get(origin);
+    if (line === undefined) {
+      line = { origin, queue: [], running: undefined, sleeping: undefined, wake: undefined };
+      this.#lines.set(origin, line);
+    }
+    return line;
+  }
+
+  /** Starts the loop that serves `line`, unless it runs already. */
+  #serve(line: Line): void {
+    if (line.running !== undefined) return;
+    line.running = this.#loop(line).finally(() => {
+      line.running = undefined;
+      if (line.queue.length === 0) {
+        if (this.#lines.get(line.origin) === line) this.#lines.delete(line.origin);
+      } else if (this.#closed === undefined) {
+        this.#serve(line);
+      }
+    });
+  }
+
+  /** Serves one origin's waiters in order; a full origin sleeps without holding up others. */
+  async #loop(line: Line): Promise<void> {
+    const { origin, queue } = line;
+    while (queue.length > 0 && this.#closed === undefined) {
+      const room = this.total - this.#active - this.#asking;
+      if (room <= 0) {
+        await this.#sleep(line, 'total', this.#settings.pollMs);
+        continue;
+      }
+      const limit = this.#init.limitFor(origin);
+      if (!this.#isHost(origin, limit)) {
+        const free = Math.min(room, limit - (this.#local.get(origin) ?? 0));
+        for (const waiter of queue.slice(0, Math.max(0, free))) {
+          this.#hand(line, waiter, this.#grant(origin, undefined));
+        }
+        if (queue.length > 0) await this.#sleep(line, 'full', this.#settings.pollMs);
+        continue;
+      }
+      const batch = queue.slice(0, room);
+      const ids = batch.map(() => `${this.#process}:${String(++this.#sequence)}`);
+      this.#asking += batch.length;
+      let reply: [number, number];
+      try {
+        reply = await this.#scripts.dlAcquire(
+          this.#key('lease', origin),
+          this.#key('pause', origin),
+          limit,
+          this.#settings.leaseMs,
+          ...ids,
+        );
+      } catch (error) {
+        this.#trouble(error);
+        await this.#sleep(line, 'full', this.#jittered());
+        continue;
+      } finally {
+        this.#asking -= batch.length;
+      }
+      const [granted, pausedMs] = reply;
+      for (let i = 0; i < granted; i++) {
+        this.#hand(line, batch[i]!, this.#grant(origin, ids[i]));
+      }
+      if (granted === batch.length) continue;
+      if (pausedMs > 0) await this.#sleep(line, 'paused', pausedMs + this.#jittered());
+      else await this.#sleep(line, 'full', this.#jittered());
+    }
+  }
+
+  /** Gives `permit` to `waiter`, or back at once when the waiter gave up (or the budget closed) meanwhile. */
+  #hand(line: Line, waiter: Waiter, permit: Permit): void {
+    if (waiter.done || this.#closed !== undefined) {
+      permit.release();
+      return;
+    }
+    waiter.done = true;
+    remove(line.queue, waiter);
+    if (waiter.signal && waiter.onAbort) waiter.signal.removeEventListener('abort', waiter.onAbort);
+    waiter.resolve(permit);
+  }
+
+  #grant(origin: string, id: string | undefined): Permit {
+    this.#active++;
+    if (id === undefined) {
+      this.#local.set(origin, (this.#local.get(origin) ?? 0) + 1);
+    } else {
+      let ids = this.#held.get(origin);
+      if (ids === undefined) this.#held.set(origin, (ids = new Set()));
+      ids.add(id);
+    }
+    let released = false;
+    return {
+      origin,
+      release: () => {
+        if (released) return;
+        released = true;
+        this.#active--;
+        if (id === undefined) {
+          const left = (this.#local.get(origin) ?? 1) - 1;
+          if (left === 0) this.#local.delete(origin);
+          else this.#local.set(origin, left);
+        } else {
+          const ids = this.#held.get(origin);
+          // Gone from #held: close() released it with the others.
+          if (ids?.delete(id) === true) {
+            if (ids.size === 0) this.#held.delete(origin);
+            this.#scripts
+              .dlRelease(this.#key('lease', origin), this.#channel, origin, id)
+              .catch((error: unknown) => this.#trouble(error));
+          }
+        }
+        this.#wake(this.#lines.get(origin), 'full');
+        for (const line of this.#lines.values()) this.#wake(line, 'total');
+        for (const listener of this.#listeners) listener();
+      },
+    };
+  }
+
+  /** Renews every lease this process holds, in one call; skipped while the last one is unanswered. */
+  #renew(): void {
+    if (this.#renewing !== undefined || this.#held.size === 0 || this.#closed !== undefined) return;
+    const keys: string[] = [];
+    const args: (string | number)[] = [this.#settings.leaseMs];
+    for (const [origin, ids] of this.#held) {
+      keys.push(this.#key('lease', origin));
+      args.push(ids.size, ...ids);
+    }
+    this.#renewing = this.#scripts
+      .dlRenew(keys.length, ...keys, ...args)
+      .then(
+        (late) => {
+          if (late > 0) {
+            // Their transfers ran on while they did not count: the fleet may have gone over a limit.
+            this.#settings.logger?.warn('leases expired or lost in Redis were put back', { late });
+          }
+        },
+        (error: unknown) => this.#trouble(error),
+      )
+      .finally(() => {
+        this.#renewing = undefined;
+      });
+  }
+
+  /** Sleeps until `ms` passed or something it waits for happened (a release; close ends any sleep). */
+  #sleep(line: Line, why: Sleep, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        line.sleeping = undefined;
+        line.wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      line.sleeping = why;
+      line.wake = done;
+    });
+  }
+
+  #wake(line: Line | undefined, why: Sleep): void {
+    if (line?.sleeping === why) line.wake?.();
+  }
+
+  /** Between half of `pollMs` and all of it. */
+  #jittered(): number {
+    const { pollMs } = this.#settings;
+    return Math.ceil(pollMs / 2 + (Math.random() * pollMs) / 2);
+  }
+
+  /**
+   * Whether `origin` is one host, counted across the fleet. A virtual scheme
+   * (e.g. `mirror://`) spreads over many hosts and gets the whole total as
+   * its limit, more than any host's: it is counted in this process only.
+   */
+  #isHost(origin: string, limit = this.#init.limitFor(origin)): boolean {
+    return limit <= this.#init.perHost;
+  }
+
+  #key(kind: string, origin: string): string {
+    return `${this.#settings.prefix}:${kind}:${origin}`;
+  }
+
+  /** Redis trouble is waited out; it is logged at most once a second. */
+  #trouble(error: unknown): void {
+    const now = Date.now();
+    if (now - this.#lastTrouble < 1_000) return;
+    this.#lastTrouble = now;
+    this.#settings.logger?.warn('Redis trouble, waiting it out', {
+      error: error instanceof Error ? error.message : String(error),
+    });
+  }
+}
+
+function connect(connection: RedisBudgetOptions['connection']): Redis {
+  if (typeof connection === 'string') return new Redis(connection, WAIT_OUT);
+  if (typeof (connection as Redis).duplicate === 'function') {
+    return (connection as Redis).duplicate(WAIT_OUT);
+  }
+  return new Redis({ ...(connection as RedisOptions), ...WAIT_OUT });
+}
+
+async function quit(redis: Redis): Promise<void> {
+  if (redis.status === 'ready') {
+    await bounded(
+      redis.quit().catch(() => undefined),
+      1_000,
+    );
+  }
+  redis.disconnect();
+}
+
+/** Waits for `promise`, or `ms`, whichever comes first, leaving no timer behind. */
+async function bounded(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    promise.catch(() => undefined),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
+}
+
+function remove<T>(list: T[], item: T): void {
+  const index = list.indexOf(item);
+  if (index >= 0) list.splice(index, 1);
+}
+
+function closedError(): DownloadError {
+  return new DownloadError('The Redis budget is closed', { code: ErrorCodes.Closed });
+}

@@ -1,0 +1,49 @@
+// One worker of a test fleet, run as its own process by redis-budget.test.ts:
+// downloads the URLs it is given through a factory whose budget is the Redis
+// budget. It imports the BUILT packages (a child has no TypeScript runner);
+// the test builds them first when they are stale.
+//
+// argv[2]: JSON { redisUrl, urls, total, perHost, member, leaseMs?, renewEveryMs? }
+// stdout: one JSON line per outcome ({ done, ok }), then { finished, ok, failed }.
+import { Writable } from 'node:stream';
+import { createDownloaderFactory } from '@dl/core';
+import { http } from '@dl/http';
+import { redisBudget } from '@dl/bullmq';
+
+const config = JSON.parse(process.argv[2]);
+const factory = createDownloaderFactory({
+  adapters: [http()],
+  limits: { total: config.total, perHost: config.perHost },
+  retry: { maxAttempts: 5, baseDelayMs: 50, maxDelayMs: 5000 },
+  budget: redisBudget({
+    connection: config.redisUrl,
+    ...(config.leaseMs === undefined ? {} : { leaseMs: config.leaseMs }),
+    ...(config.renewEveryMs === undefined ? {} : { renewEveryMs: config.renewEveryMs }),
+  }),
+});
+
+const discard = () =>
+  new Writable({
+    write(_chunk, _encoding, callback) {
+      callback();
+    },
+  });
+
+function* requests() {
+  for (const url of config.urls) {
+    yield { url, writable: discard(), headers: { 'x-member': String(config.member) } };
+  }
+}
+
+let done = 0;
+let ok = 0;
+const failed = [];
+for await (const outcome of factory.downloadAll(requests())) {
+  done++;
+  if (outcome.ok) ok++;
+  else
+    failed.push(`${String(outcome.request.url)}: ${outcome.error.code} ${outcome.error.message}`);
+  process.stdout.write(`${JSON.stringify({ done, ok: outcome.ok })}\n`);
+}
+await factory.close();
+process.stdout.write(`${JSON.stringify({ finished: true, ok, failed })}\n`);
