@@ -10,7 +10,6 @@ import { Redis } from 'ioredis';
 import { DownloadError, type BudgetInit } from '@dl/core';
 import { capturingLogger, startRedis, waitFor, type RunningRedis } from '@dl/testkit';
 import { redisBudget } from './redis-budget.js';
-import { buildDistIfStale } from './test-support/build-dist.js';
 
 const MEMBER = fileURLToPath(new URL('./test-support/fleet-member.mjs', import.meta.url));
 const PER_HOST = 4;
@@ -107,7 +106,6 @@ describe('redisBudget across a fleet of processes', () => {
   let client: Redis;
 
   beforeAll(async () => {
-    buildDistIfStale();
     redis = await startRedis();
     client = new Redis(redis.url);
   }, 120_000);
@@ -348,7 +346,6 @@ describe('redisBudget across a fleet of processes', () => {
 
 describe('redisBudget through a Redis outage', () => {
   it('waits out Redis stopped for 5 s and started again on the same data: the run completes within the limit', async () => {
-    buildDistIfStale();
     const dir = await mkdtemp(join(tmpdir(), 'dl-redis-outage-'));
     let redis = await startRedis({ dir });
     const server = await startCountingServer(40);

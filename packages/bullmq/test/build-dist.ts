@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const packages = fileURLToPath(new URL('../../', import.meta.url));
-/** The packages the worker entry (src/test-support/fleet-worker.mjs) loads from their dist. */
+/** The packages the child processes of the tests (src/test-support/*.mjs) load from their dist. */
 const BUILT = ['core', 'http', 'ftp', 'bullmq'];
 
 /**
