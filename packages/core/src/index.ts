@@ -43,12 +43,16 @@ export type {
 
 export { createDownloaderFactory } from './runtime/downloader-factory.js';
 export { Scheduler, type SchedulerRunner, type PlacedRequest } from './runtime/scheduler.js';
-export { Limiter, localBudget } from './runtime/limiter.js';
+export { Limiter, localBudget, type LimiterTuning } from './runtime/limiter.js';
 export type {
   AdmissionBudget,
   BudgetInit,
   BudgetProvider,
+  HostEvents,
+  HostRecoveredEvent,
   HostSignal,
+  HostThrottle,
+  HostThrottledEvent,
   Permit,
 } from './contracts/admission-budget.js';
 export {

@@ -83,7 +83,12 @@ export async function runGet(
       : [];
   const factory = createDownloaderFactory({
     adapters: buildAdapters(options, io.cwd, authOrigins),
-    limits: { total: options.total, perHost: options.perHost },
+    limits: {
+      total: options.total,
+      perHost: options.perHost,
+      ...(options.limitRate === undefined ? {} : { rate: options.limitRate }),
+      ...(options.limitRatePerHost === undefined ? {} : { ratePerHost: options.limitRatePerHost }),
+    },
     retry: { maxAttempts: options.retries + 1 },
     interceptors: mirrorsOf.interceptors,
   });

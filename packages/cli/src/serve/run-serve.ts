@@ -34,7 +34,12 @@ export async function runServe(options: ServeOptions, io: CliIo): Promise<number
   const cacheDir = options.cache === undefined ? undefined : resolve(io.cwd, options.cache);
   const factory = createDownloaderFactory({
     adapters: buildAdapters(options, io.cwd, []),
-    limits: { total: options.total, perHost: options.perHost },
+    limits: {
+      total: options.total,
+      perHost: options.perHost,
+      ...(options.limitRate === undefined ? {} : { rate: options.limitRate }),
+      ...(options.limitRatePerHost === undefined ? {} : { ratePerHost: options.limitRatePerHost }),
+    },
     retry: { maxAttempts: options.retries + 1 },
     interceptors: (
       await mirrorSetup(options, io.cwd, (refusal) =>
@@ -69,7 +74,12 @@ export async function runServe(options: ServeOptions, io: CliIo): Promise<number
     return ExitCodes.Usage;
   }
 
-  const streamer = createStreamer({ downloader: factory });
+  const streamer = createStreamer({
+    downloader: factory,
+    upstreamLimit: options.upstream ?? options.total,
+    queueLimit: options.upstreamQueue,
+    queueTimeoutMs: options.upstreamWait,
+  });
   const inFlight = new Set<Promise<void>>();
   let stopping = false;
   let served = 0;

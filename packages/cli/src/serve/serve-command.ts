@@ -25,6 +25,26 @@ export function serveCommand(io: CliIo, exit: (code: number) => void): Command {
         // Parsed to milliseconds; the help shows what the user types.
         .default(10_000, '10'),
     )
+    .addOption(
+      new Option(
+        '--upstream <n>',
+        'downloads this server starts at once (default: -j); more requests wait in a queue',
+      ).argParser(wholeNumber(1)),
+    )
+    .option(
+      '--upstream-queue <n>',
+      'requests waiting for an upstream download at most; beyond it, 503 with Retry-After',
+      wholeNumber(0),
+      1000,
+    )
+    .addOption(
+      new Option(
+        '--upstream-wait <seconds>',
+        'longest wait in that queue before 503 with Retry-After (that many seconds)',
+      )
+        .argParser(seconds)
+        .default(30_000, '30'),
+    )
     .option('--strict', 'refuse to start when the catalog has a bad line (exit 2)', false);
   return addTransferOptions(command)
     .addHelpText(

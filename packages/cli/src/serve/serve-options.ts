@@ -7,5 +7,10 @@ export interface ServeOptions extends TransferOptions {
   readonly host: string;
   readonly cache?: string;
   readonly grace: number;
+  /** Upstream downloads at once; `total` when absent. */
+  readonly upstream?: number;
+  readonly upstreamQueue: number;
+  /** Milliseconds. */
+  readonly upstreamWait: number;
   readonly strict: boolean;
 }

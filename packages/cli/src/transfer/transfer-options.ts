@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { collect, seconds, wholeNumber } from '../option-parsers.js';
+import { byteRate, collect, seconds, wholeNumber } from '../option-parsers.js';
 
 /**
  * The options `dl get` and `dl serve` share: limits, retries, timeouts and
@@ -10,6 +10,10 @@ import { collect, seconds, wholeNumber } from '../option-parsers.js';
 export interface TransferOptions {
   readonly total: number;
   readonly perHost: number;
+  /** Bytes per second, all transfers together. */
+  readonly limitRate?: number;
+  /** Bytes per second per host. */
+  readonly limitRatePerHost?: number;
   readonly retries: number;
   readonly connectTimeout: number;
   readonly idleTimeout: number;
@@ -64,6 +68,14 @@ export function addTransferOptions(command: Command): Command {
     new Option('--per-host <n>', 'connections at once to one host (a hard cap)')
       .argParser(wholeNumber(1))
       .default(8),
+    new Option(
+      '--limit-rate <rate>',
+      'bytes per second for all downloads together, e.g. 500K, 2M, 1.5M (1024-based; default: none)',
+    ).argParser(byteRate),
+    new Option(
+      '--limit-rate-per-host <rate>',
+      'bytes per second per host, shared by its downloads (default: none)',
+    ).argParser(byteRate),
     new Option('--retries <n>', 'retries of a failed download (with backoff and resume)')
       .argParser(wholeNumber(0))
       .default(4),

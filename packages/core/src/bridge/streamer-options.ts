@@ -81,6 +81,21 @@ export interface StreamerOptions {
    * @default 1048576 (1 MiB)
    */
   readonly windowBytes?: number;
+  /**
+   * Upstream transfers at once (downloads this streamer starts; requests
+   * that join a shared download or are served from the cache need none).
+   * Requests beyond it wait in a queue; beyond `queueLimit`, or after
+   * `queueTimeoutMs` in it, they are answered 503 with `Retry-After`.
+   * @default no admission (the downloader's own limits queue every request)
+   */
+  readonly upstreamLimit?: number;
+  /** Requests waiting for an upstream slot at most (with `upstreamLimit`). @default 1000 */
+  readonly queueLimit?: number;
+  /**
+   * Longest wait for an upstream slot, in ms, before a 503; `Retry-After`
+   * says this many seconds (at least 1). @default 30000
+   */
+  readonly queueTimeoutMs?: number;
   /** Where diagnostics go (cache write failures); never secrets. @default silent */
   readonly logger?: Logger;
 }

@@ -6,6 +6,7 @@ import type { Logger } from '../contracts/logger.js';
 import type { RemoteMetadata } from '../contracts/remote-resource.js';
 import { abortError, DownloadError, toDownloadError } from '../errors/download-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
+import { Admission, refuse, type Ticket } from './admission.js';
 import { cachedHeaders, openCachedCopy, type CachedCopy } from './cached-copy.js';
 import { clientRange, type RangeDecision } from './client-range.js';
 import { errorStatus } from './error-status.js';
@@ -82,6 +83,7 @@ class StreamerImpl implements Streamer {
   readonly #windowBytes: number;
   readonly #log: Logger;
   readonly #flights = new Map<string, Flight>();
+  readonly #admission: Admission | undefined;
 
   constructor(options: StreamerOptions) {
     if (
@@ -97,6 +99,13 @@ class StreamerImpl implements Streamer {
     this.#replayBytes = byteCount(options.replayBytes ?? 4 * 1024 * 1024, 'replayBytes');
     this.#windowBytes = byteCount(options.windowBytes ?? 1024 * 1024, 'windowBytes');
     this.#log = options.logger ?? silent;
+    if (options.upstreamLimit !== undefined) {
+      this.#admission = new Admission(
+        count(options.upstreamLimit, 'upstreamLimit', 1),
+        count(options.queueLimit ?? 1000, 'queueLimit', 0),
+        count(options.queueTimeoutMs ?? 30_000, 'queueTimeoutMs', 0),
+      );
+    }
   }
 
   get shareable(): number {
@@ -157,7 +166,9 @@ class StreamerImpl implements Streamer {
     target: StreamTarget<unknown>,
     range: { readonly start: number; readonly end: number | undefined } | undefined,
   ): Promise<StreamOutcome | typeof WHOLE_FILE> {
-    const { reader, source } = this.#reader(target, range);
+    const admitted = await this.#admitted(writer, target, range);
+    if ('outcome' in admitted) return admitted.outcome;
+    const { reader, source } = admitted;
     const offGone = writer.onGone(() => reader.leave());
     let status: number | undefined;
     let bytes = 0;
@@ -234,14 +245,36 @@ class StreamerImpl implements Streamer {
     }
   }
 
-  /** Joins an identical download in progress, or starts one. */
-  #reader(
+  /** A reader, after waiting for an upstream slot when it needs one; or the refusal's outcome. */
+  async #admitted(
+    writer: ResponseWriter,
     target: StreamTarget<unknown>,
     range: { readonly start: number; readonly end: number | undefined } | undefined,
-  ): { reader: FlightReader; source: StreamSource } {
+  ): Promise<{ reader: FlightReader; source: StreamSource } | { outcome: StreamOutcome }> {
+    const admission = this.#admission;
+    if (admission === undefined) return this.#reader(target, range, undefined);
     const key = range === undefined && this.#share ? flightKey(target) : undefined;
     const joined = key === undefined ? undefined : this.#flights.get(key)?.join();
     if (joined !== undefined) return { reader: joined, source: 'shared' };
+    const ticket = await admission.enter((listener) => writer.onGone(listener));
+    if (ticket === undefined) return { outcome: gone(undefined, 'upstream') };
+    if (typeof ticket === 'string')
+      return { outcome: await refuse(writer, admission, ticket, 'upstream') };
+    return this.#reader(target, range, ticket);
+  }
+
+  /** Joins an identical download in progress, or starts one (holding `ticket` until it is over). */
+  #reader(
+    target: StreamTarget<unknown>,
+    range: { readonly start: number; readonly end: number | undefined } | undefined,
+    ticket: Ticket | undefined,
+  ): { reader: FlightReader; source: StreamSource } {
+    const key = range === undefined && this.#share ? flightKey(target) : undefined;
+    const joined = key === undefined ? undefined : this.#flights.get(key)?.join();
+    if (joined !== undefined) {
+      ticket?.();
+      return { reader: joined, source: 'shared' };
+    }
 
     const { cache, signal: _perClient, ...rest } = target;
     // A partial body is not validated (the core skips it), so its expectations are dropped.
@@ -264,6 +297,7 @@ class StreamerImpl implements Streamer {
       },
     });
     if (key !== undefined) this.#flights.set(key, flight);
+    if (ticket !== undefined) void flight.done.then(ticket, ticket);
     return { reader: flight.starter, source: 'upstream' };
   }
 
@@ -271,6 +305,13 @@ class StreamerImpl implements Streamer {
     const key = this.#share ? flightKey(target) : undefined;
     let metadata = key === undefined ? undefined : this.#flights.get(key)?.metadata;
     const source: StreamSource = metadata === undefined ? 'upstream' : 'shared';
+    let ticket: Ticket | undefined;
+    if (metadata === undefined && this.#admission !== undefined) {
+      const entered = await this.#admission.enter((listener) => writer.onGone(listener));
+      if (entered === undefined) return gone(undefined, source);
+      if (typeof entered === 'string') return refuse(writer, this.#admission, entered, source);
+      ticket = entered;
+    }
     if (metadata === undefined) {
       const { cache: _cache, signal: _perClient, ...request } = target;
       const controller = new AbortController();
@@ -285,6 +326,7 @@ class StreamerImpl implements Streamer {
         offGone();
         // Answered from the metadata alone: the body is never read.
         opened?.abort();
+        ticket?.();
       }
     }
     const framing = fullFraming(metadata, target.size);
@@ -414,6 +456,12 @@ function overrun(length: number): DownloadError {
 function byteCount(value: number, name: string): number {
   if (!Number.isSafeInteger(value) || value < 0)
     throw invalidOption(`${name}: must be a whole number of bytes ≥ 0, got ${value}`);
+  return value;
+}
+
+function count(value: number, name: string, min: number): number {
+  if (!Number.isSafeInteger(value) || value < min)
+    throw invalidOption(`${name}: must be a whole number ≥ ${min}, got ${value}`);
   return value;
 }
 

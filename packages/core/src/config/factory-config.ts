@@ -13,7 +13,14 @@ import type { ProtocolAdapter } from '../contracts/protocol-adapter.js';
 export interface FactoryConfig {
   /** Format version. */
   readonly dl: 1;
-  readonly limits: { readonly total: number; readonly perHost: number };
+  readonly limits: {
+    readonly total: number;
+    readonly perHost: number;
+    /** Bytes per second, all transfers together; absent when uncapped. */
+    readonly rate?: number;
+    /** Bytes per second per origin; absent when uncapped. */
+    readonly ratePerHost?: number;
+  };
   readonly retry: {
     readonly maxAttempts: number;
     readonly baseDelayMs: number;

@@ -22,6 +22,10 @@ export function parseFactoryConfig(data: unknown): FactoryConfig {
     limits: {
       total: count(limits.total, 'config.limits.total'),
       perHost: count(limits.perHost, 'config.limits.perHost'),
+      ...(limits.rate === undefined ? {} : { rate: rate(limits.rate, 'config.limits.rate') }),
+      ...(limits.ratePerHost === undefined
+        ? {}
+        : { ratePerHost: rate(limits.ratePerHost, 'config.limits.ratePerHost') }),
     },
     retry: {
       maxAttempts: count(retry.maxAttempts, 'config.retry.maxAttempts'),
@@ -60,6 +64,13 @@ function array(value: unknown, where: string): unknown[] {
 function count(value: unknown, where: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
     throw bad(where, `must be a whole number ≥ 1, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function rate(value: unknown, where: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 1) {
+    throw bad(where, `must be a number of bytes per second ≥ 1, got ${JSON.stringify(value)}`);
   }
   return value;
 }

@@ -41,6 +41,53 @@ export interface BudgetInit {
   readonly perHost: number;
   /** The most transfers `origin` may have at once now. Cheap; call it freely. */
   limitFor(origin: string): number;
+  /** Bytes per second for every transfer of this budget together (`limits.rate`); none when absent. */
+  readonly rate?: number;
+  /** Bytes per second per origin (`limits.ratePerHost`); none when absent. */
+  readonly ratePerHost?: number;
+  /**
+   * Where the budget reports what it does to hosts, so the factory can
+   * publish it as progress events and diagnostics messages.
+   */
+  report?<E extends keyof HostEvents>(event: E, payload: HostEvents[E]): void;
+}
+
+/**
+ * An origin the budget is being gentle with: paused after it asked for less
+ * load, or running under a lowered limit that climbs back one step per quiet
+ * period.
+ */
+export interface HostThrottle {
+  /** `scheme://host:port`. */
+  readonly origin: string;
+  /** Transfers it may have at once now (halved on each signal, never below 1). */
+  readonly limit: number;
+  /** Transfers it may have at once when fully recovered (`limitFor(origin)`). */
+  readonly configuredLimit: number;
+  /** Until when (epoch milliseconds) no new transfer starts to it; absent when not paused. */
+  readonly pausedUntil?: number;
+  /** What the host last said, e.g. `HTTP 429`, `FTP 421`, `ECONNREFUSED ×3`. */
+  readonly reason: string;
+}
+
+/** Published when a host signal paused an origin (channel `dl:host-throttled`, factory event `host-throttled`). */
+export interface HostThrottledEvent extends HostThrottle {
+  /** How long this pause is (the host's hint, or the jittered exponential pause). */
+  readonly pauseMs: number;
+  /** Whether the pause came from the host's own hint (Retry-After). */
+  readonly hinted: boolean;
+}
+
+/** Published when an origin is back at its configured limit (channel `dl:host-recovered`, factory event `host-recovered`). */
+export interface HostRecoveredEvent {
+  readonly origin: string;
+  readonly limit: number;
+}
+
+/** What a budget reports about hosts. */
+export interface HostEvents {
+  'host-throttled': HostThrottledEvent;
+  'host-recovered': HostRecoveredEvent;
 }
 
 /**
@@ -76,7 +123,12 @@ export interface AdmissionBudget {
   tryAcquire?(origin: string): Permit | undefined;
   /** A permit for one transfer to `origin`, waiting in line when the limits are reached. */
   acquire(origin: string, signal?: AbortSignal): Promise<Permit>;
-  /** Calls `listener` after any permit of this budget was released. Returns an unsubscribe function. */
+  /**
+   * Calls `listener` after any permit of this budget was released, and
+   * whenever capacity came back otherwise (a host pause ended, a lowered
+   * limit rose), so a caller that uses `tryAcquire` knows when to ask again.
+   * Returns an unsubscribe function.
+   */
   onRelease(listener: () => void): () => void;
   /**
    * A download saw the host ask for less load. Optional; a budget that
@@ -93,6 +145,8 @@ export interface AdmissionBudget {
    * aborts.
    */
   takeBytes?(origin: string, bytes: number, signal: AbortSignal): Promise<void> | undefined;
+  /** The origins being throttled now (paused or under a lowered limit), for `stats()`. Optional. */
+  throttledHosts?(): readonly HostThrottle[];
   /** Releases what the budget holds outside this process (leases, timers). Called once by the factory's `close()`/`destroy()`. */
   close?(): Promise<void>;
 }

@@ -1,3 +1,5 @@
+import type { HostRecoveredEvent, HostThrottle, HostThrottledEvent } from './admission-budget.js';
+
 /** Published when a download starts (channel `dl:download-start`, factory event `download-start`). */
 export interface DownloadStartEvent {
   readonly id: number;
@@ -34,6 +36,13 @@ export interface DownloadEvents {
   'download-start': DownloadStartEvent;
   'download-progress': DownloadProgressEvent;
   'download-end': DownloadEndEvent;
+  /**
+   * A host asked for less load (HTTP 429/503, FTP 421, a burst of refused
+   * connections): new transfers to it pause and its limit dropped.
+   */
+  'host-throttled': HostThrottledEvent;
+  /** A throttled host is back at its configured limit. */
+  'host-recovered': HostRecoveredEvent;
 }
 
 /** Aggregate figures of a factory since it was created. */
@@ -46,4 +55,9 @@ export interface DownloadStats {
   readonly bytes: number;
   /** Bytes per second over the last few seconds. */
   readonly rate: number;
+  /**
+   * Origins being throttled now (paused after a host signal, or under a
+   * lowered limit that climbs back): which, how far, until when and why.
+   */
+  readonly throttled: readonly HostThrottle[];
 }

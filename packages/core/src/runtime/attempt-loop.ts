@@ -137,6 +137,9 @@ export async function runAttempts<C>(
           offset += chunk.byteLength;
           received += chunk.byteLength;
           progress.received(chunk.byteLength);
+          // Bandwidth caps: a promise only when the budget says wait (the socket backs up meanwhile).
+          const paced = context.budget.takeBytes?.(origin, chunk.byteLength, attempt.signal);
+          if (paced) await paced;
           if (wantsProgress) {
             progress.emit('download-progress', {
               id,

@@ -5,6 +5,7 @@ import type { CallOptions, OpenedDownload } from '../contracts/downloader.js';
 import type { DownloadAllOptions, DownloaderFactory } from '../contracts/downloader-factory.js';
 import type { DownloaderFactoryOptions } from '../contracts/downloader-factory-options.js';
 import type { FactoryConfig } from '../config/factory-config.js';
+import type { DownloadEvents } from '../contracts/progress.js';
 import type { Logger } from '../contracts/logger.js';
 import { composeOpen, type OpenFunction } from '../contracts/open-function.js';
 import type { RemoteMetadata } from '../contracts/remote-resource.js';
@@ -57,7 +58,7 @@ class Factory implements DownloaderFactory {
   /** Schemes served by interceptors, with whether they resume. */
   readonly #virtual = new Map<string, boolean>();
   readonly #budget: AdmissionBudget;
-  readonly #limits: { readonly total: number; readonly perHost: number };
+  readonly #limits: FactoryConfig['limits'];
   readonly #attempts: AttemptContext;
   readonly #scheduler: Scheduler;
   readonly #progress = new ProgressHub();
@@ -72,6 +73,8 @@ class Factory implements DownloaderFactory {
     this.#options = options;
     const total = positive(options.limits?.total ?? 16, 'limits.total');
     const perHost = positive(options.limits?.perHost ?? 8, 'limits.perHost');
+    const rate = bytesPerSecond(options.limits?.rate, 'limits.rate');
+    const ratePerHost = bytesPerSecond(options.limits?.ratePerHost, 'limits.ratePerHost');
     if (!Array.isArray(options.adapters) || options.adapters.length === 0) {
       throw invalidOption('adapters: pass at least one adapter instance');
     }
@@ -104,10 +107,21 @@ class Factory implements DownloaderFactory {
       }
     }
     this.schemes = [...this.#guards.keys(), ...this.#virtual.keys()];
-    this.#limits = { total, perHost };
+    this.#limits = {
+      total,
+      perHost,
+      ...(rate === undefined ? {} : { rate }),
+      ...(ratePerHost === undefined ? {} : { ratePerHost }),
+    };
+    const progress = this.#progress;
     this.#budget = (options.budget ?? localBudget)({
       total,
       perHost,
+      ...(rate === undefined ? {} : { rate }),
+      ...(ratePerHost === undefined ? {} : { ratePerHost }),
+      report: (event, payload) => {
+        if (progress.wants(event)) progress.emit(event, payload as DownloadEvents[typeof event]);
+      },
       limitFor: (origin) => {
         const scheme = origin.slice(0, origin.indexOf(':'));
         // A virtual scheme spreads over many real sources, each limited on its own.
@@ -149,7 +163,7 @@ class Factory implements DownloaderFactory {
   }
 
   stats() {
-    return this.#progress.stats();
+    return this.#progress.stats(this.#budget.throttledHosts?.());
   }
 
   on: DownloaderFactory['on'] = (event, listener) => this.#progress.on(event, listener);
@@ -358,6 +372,13 @@ function schemeOf(url: URL): string {
 function positive(value: number, name: string): number {
   if (!Number.isSafeInteger(value) || value < 1)
     throw invalidOption(`${name}: must be a whole number ≥ 1, got ${value}`);
+  return value;
+}
+
+function bytesPerSecond(value: number | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 1)
+    throw invalidOption(`${name}: must be a number of bytes per second ≥ 1, got ${value}`);
   return value;
 }
 

@@ -1,12 +1,17 @@
 import { channel } from 'node:diagnostics_channel';
 import { EventEmitter } from 'node:events';
+import type { HostThrottle } from '../contracts/admission-budget.js';
 import type { DownloadEvents, DownloadStats } from '../contracts/progress.js';
 
 const channels = {
   'download-start': channel('dl:download-start'),
   'download-progress': channel('dl:download-progress'),
   'download-end': channel('dl:download-end'),
+  'host-throttled': channel('dl:host-throttled'),
+  'host-recovered': channel('dl:host-recovered'),
 } as const;
+
+const NONE: readonly HostThrottle[] = Object.freeze([]);
 
 const RATE_WINDOW_MS = 5_000;
 
@@ -64,7 +69,7 @@ export class ProgressHub {
     this.#windowBytes += bytes;
   }
 
-  stats(): DownloadStats {
+  stats(throttled: readonly HostThrottle[] = NONE): DownloadStats {
     const now = Date.now();
     const elapsed = now - this.#windowStart;
     if (elapsed >= 250) {
@@ -85,6 +90,7 @@ export class ProgressHub {
       active: this.#started - this.#succeeded - this.#failed,
       bytes: this.#bytes,
       rate: this.#rate,
+      throttled,
     };
   }
 }
