@@ -8,12 +8,14 @@ import {
   abortError,
   resolveSecret,
   type AdapterSession,
+  type LeasedTransferDriver,
   type Logger,
   type SessionContext,
 } from '@dl/core';
 import type { FtpAdapterOptions, PemSource } from './ftp-adapter-options.js';
 import { replyCode, toFtpError } from './ftp-errors.js';
 import { ftpTarget, type FtpTarget, type TargetDefaults } from './ftp-target.js';
+import { runFtpTransfer } from './ftp-transfer.js';
 
 /**
  * The shared state of one `ftp()` adapter in one factory: logged-in
@@ -26,16 +28,11 @@ export interface FtpSession extends AdapterSession {
   idleConnections(origin?: string): number;
 }
 
-/** The session's internals, used by the adapter's `open`. */
-export interface FtpSessionInternals extends FtpSession {
-  readonly pool: ConnectionPool<Client, FtpTarget>;
-  readonly defaults: TargetDefaults;
+/** The session's internals: what the adapter's `open` runs a leased transfer with. */
+export interface FtpSessionInternals extends FtpSession, LeasedTransferDriver<Client, FtpTarget> {
   readonly log: Logger;
   /** `MDTM` always (true), never (false), or when no digest guards the bytes (undefined). */
   readonly modificationTime: boolean | undefined;
-  /** Every secret the session knows (passwords), to scrub from messages. */
-  readonly secrets: string[];
-  target(url: URL): FtpTarget;
 }
 
 async function readPem(source: PemSource): Promise<string> {
@@ -153,13 +150,13 @@ export async function createFtpSession(
   );
 
   const hostOf = (origin: string) => poolHostOf(origin, defaults);
-  return {
+  const session: FtpSessionInternals = {
     pool,
-    defaults,
     log,
     modificationTime: options.modificationTime,
-    secrets,
     target: (url) => ftpTarget(url, defaults),
+    toError: (error, target, url) => toFtpError(error, url, [...secrets, target.password]),
+    run: (transfer) => runFtpTransfer(session, transfer),
     connections: (origin) =>
       pool.openCount(origin === undefined ? undefined : (hostOf(origin) ?? origin)),
     idleConnections: (origin) =>
@@ -173,4 +170,5 @@ export async function createFtpSession(
     close: () => pool.close(),
     destroy: () => pool.destroy(),
   };
+  return session;
 }

@@ -12,7 +12,7 @@ interface Options {
 const rules: OptionRules<Options> = {
   numbers: { timeoutMs: 1, keepAliveMs: 0 },
   oneOf: { tls: ['none', 'explicit', 'implicit'] },
-  known: ['timeoutMs', 'keepAliveMs', 'tls', 'user'],
+  known: { timeoutMs: true, keepAliveMs: true, tls: true, user: true },
 };
 
 const failure = (options: object) => {

@@ -7,8 +7,12 @@ export interface OptionRules<O extends object> {
   readonly numbers?: { readonly [K in keyof O]?: number };
   /** Options that, when set, must be one of the listed values. */
   readonly oneOf?: { readonly [K in keyof O]?: readonly O[K][] };
-  /** Every option the adapter knows; any other key is an error (a typo must not be ignored silently). */
-  readonly known?: readonly (keyof O)[];
+  /**
+   * Every option the adapter knows, each `true` (a record, so that the
+   * compiler asks for a new option to be listed); any other key is an error:
+   * a typo must not be ignored silently.
+   */
+  readonly known?: { readonly [K in keyof O]-?: true };
 }
 
 /**
@@ -25,7 +29,7 @@ export function checkOptions<O extends object>(
   const values = options as Record<string, unknown>;
   if (rules.known !== undefined) {
     for (const key of Object.keys(values)) {
-      if (!(rules.known as readonly string[]).includes(key) && values[key] !== undefined) {
+      if (!Object.hasOwn(rules.known, key) && values[key] !== undefined) {
         throw invalid(adapter, key, `${adapter}: unknown option ${key}`);
       }
     }
