@@ -9,10 +9,12 @@ import {
   DownloadError,
   ErrorCodes,
   abortError,
+  poolLimit,
+  pooledSession,
   resolveSecret,
-  type AdapterSession,
   type LeasedTransferDriver,
   type Logger,
+  type PooledSession,
   type SessionContext,
 } from '@dl/core';
 import { coalesceWrites } from './coalesce-writes.js';
@@ -28,12 +30,7 @@ import { runSftpTransfer } from './sftp-transfer.js';
  * The shared state of one `sftp()` adapter in one factory: SSH connections
  * pooled per host. Exposed for diagnostics.
  */
-export interface SftpSession extends AdapterSession {
-  /** Connections open (or opening) now, to one origin (`sftp://host:port`) or in all. */
-  connections(origin?: string): number;
-  /** Idle pooled connections now, to one origin or in all. */
-  idleConnections(origin?: string): number;
-}
+export type SftpSession = PooledSession;
 
 /** The parts of ssh2-sftp-client its type declarations leave out. */
 interface ClientInternals {
@@ -248,17 +245,14 @@ export async function createSftpSession(
       },
     },
     {
-      limit: Math.max(
-        1,
-        Math.min(context.maxConnectionsPerHost, options.maxConnectionsPerHost ?? Infinity),
-      ),
+      limit: poolLimit(context, options.maxConnectionsPerHost),
       idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
       keepAliveIntervalMs: 0,
     },
   );
 
-  const hostOf = (origin: string) => poolHostOf(origin) ?? origin;
   const session: SftpSessionInternals = {
+    ...pooledSession(pool, context, poolHostOf),
     pool,
     log,
     chunkSize: options.chunkSize ?? 64 * 1024,
@@ -267,16 +261,6 @@ export async function createSftpSession(
     // ssh2 ends a lost connection with 'close'; a transfer on it fails at once.
     closeEvents: (connection) => connection.ssh,
     run: (transfer) => runSftpTransfer(session, transfer),
-    connections: (origin) => pool.openCount(origin === undefined ? undefined : hostOf(origin)),
-    idleConnections: (origin) => pool.idleCount(origin === undefined ? undefined : hostOf(origin)),
-    maxTransfers(origin) {
-      const host = poolHostOf(origin);
-      if (host === undefined) return undefined;
-      const limit = pool.limitFor(host);
-      return limit < context.maxConnectionsPerHost ? limit : undefined;
-    },
-    close: () => pool.close(),
-    destroy: () => pool.destroy(),
   };
   return session;
 }
