@@ -96,3 +96,18 @@ export {
   type PoolOptions,
   type Lease,
 } from './pool/connection-pool.js';
+
+// The adapter kit: the chores every adapter shares, for ours and a third party's.
+export { decodeUrlPart, urlHost } from './adapter-kit/url-parts.js';
+export { urlCredentials, type UrlCredentials } from './adapter-kit/url-credentials.js';
+export { checkOptions, type OptionRules } from './adapter-kit/check-options.js';
+export { serializeSecrets, type SecretKeys } from './adapter-kit/serialize-secrets.js';
+export { redactedError } from './adapter-kit/redacted-error.js';
+export { resumeOffset } from './adapter-kit/resume-offset.js';
+export { pooledSession, poolLimit, type PooledSession } from './adapter-kit/pooled-session.js';
+export {
+  openLeased,
+  LeasedTransfer,
+  type LeasedTransferDriver,
+  type LeaseTarget,
+} from './adapter-kit/leased-transfer.js';

@@ -1,44 +1,6 @@
-import {
-  DownloadError,
-  ErrorCodes,
-  abortError,
-  serializeSecret,
-  type ProtocolAdapter,
-} from '@dl/core';
+import { checkOptions, openLeased, serializeSecrets, type ProtocolAdapter } from '@dl/core';
 import type { FtpAdapterOptions } from './ftp-adapter-options.js';
 import { createFtpSession, type FtpSession, type FtpSessionInternals } from './ftp-session.js';
-import { transfer } from './ftp-transfer.js';
-
-function checkOptions(options: FtpAdapterOptions): void {
-  for (const key of [
-    'timeoutMs',
-    'idleTimeoutMs',
-    'keepAliveIntervalMs',
-    'maxConnectionsPerHost',
-  ] as const) {
-    const value = options[key];
-    const min = key === 'keepAliveIntervalMs' ? 0 : 1;
-    if (value !== undefined && (!Number.isFinite(value) || value < min)) {
-      throw new DownloadError(`ftp option ${key} must be a number >= ${min}`, {
-        code: ErrorCodes.InvalidRequest,
-      });
-    }
-  }
-  if (options.tls !== undefined && options.tls !== 'none' && options.tls !== 'explicit') {
-    throw new DownloadError(`ftp option tls must be 'none' or 'explicit'`, {
-      code: ErrorCodes.InvalidRequest,
-    });
-  }
-  if (
-    options.ftpsMode !== undefined &&
-    options.ftpsMode !== 'implicit' &&
-    options.ftpsMode !== 'explicit'
-  ) {
-    throw new DownloadError(`ftp option ftpsMode must be 'implicit' or 'explicit'`, {
-      code: ErrorCodes.InvalidRequest,
-    });
-  }
-}
 
 /**
  * The FTP and FTPS adapter (`ftp:`, `ftps:`), on basic-ftp. Its session
@@ -57,26 +19,30 @@ function checkOptions(options: FtpAdapterOptions): void {
  * ```
  */
 export function ftp(options: FtpAdapterOptions = {}): ProtocolAdapter<FtpSession> {
-  checkOptions(options);
+  checkOptions('ftp', options, {
+    numbers: { timeoutMs: 1, idleTimeoutMs: 1, keepAliveIntervalMs: 0, maxConnectionsPerHost: 1 },
+    oneOf: { tls: ['none', 'explicit'], ftpsMode: ['implicit', 'explicit'] },
+    known: {
+      user: true,
+      password: true,
+      tls: true,
+      ftpsMode: true,
+      ca: true,
+      insecureSkipTlsVerify: true,
+      timeoutMs: true,
+      idleTimeoutMs: true,
+      keepAliveIntervalMs: true,
+      maxConnectionsPerHost: true,
+      modificationTime: true,
+    },
+  });
   const frozen: FtpAdapterOptions = { ...options };
   return {
     name: 'ftp',
     schemes: ['ftp', 'ftps'],
     capabilities: { resume: true, transfersPerConnection: 1, metadataBeforeBody: true },
     createSession: (context) => createFtpSession(frozen, context),
-    async open(session, request) {
-      const internals = session as FtpSessionInternals;
-      const { signal, url } = request;
-      if (signal.aborted) throw abortError(signal.reason, url);
-      const target = internals.target(url);
-      const lease = await internals.pool.acquire(target.poolHost, target.poolKey, target, signal);
-      return transfer(internals, lease, target, request);
-    },
-    toJSON() {
-      return {
-        ...frozen,
-        ...(frozen.password === undefined ? {} : { password: serializeSecret(frozen.password) }),
-      };
-    },
+    open: (session, request) => openLeased(session as FtpSessionInternals, request),
+    toJSON: () => serializeSecrets(frozen, ['password']),
   };
 }

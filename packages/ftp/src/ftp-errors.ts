@@ -2,8 +2,8 @@ import {
   CERTIFICATE_ERROR_CODES,
   DownloadError,
   ErrorCodes,
-  abortError,
   redactText,
+  redactedError,
   toDownloadError,
 } from '@dl/core';
 
@@ -19,18 +19,6 @@ export function replyCode(error: unknown): number | undefined {
     : undefined;
 }
 
-/** A copy of `error` safe to keep as a cause: the known secrets removed from message and stack. */
-function safeCause(error: unknown, secrets: readonly string[]): unknown {
-  if (!(error instanceof Error)) return new Error(redactText(String(error), secrets));
-  const copy = new Error(redactText(error.message, secrets));
-  copy.name = error.name;
-  copy.stack = redactText(error.stack ?? '', secrets);
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string' || typeof code === 'number')
-    (copy as { code?: unknown }).code = code;
-  return copy;
-}
-
 /**
  * Turns whatever basic-ftp or the network threw into a `DownloadError`:
  * reply 421 and other 4xx are transient, 550 is not found, 530 is an auth
@@ -40,7 +28,7 @@ function safeCause(error: unknown, secrets: readonly string[]): unknown {
  */
 export function toFtpError(error: unknown, url: URL, secrets: readonly string[]): DownloadError {
   if (DownloadError.isInstance(error)) return error;
-  const cause = safeCause(error, secrets);
+  const cause = redactedError(error, secrets);
   const message = redactText(error instanceof Error ? error.message : String(error), secrets);
   const reply = replyCode(error);
   if (reply !== undefined) {
@@ -108,9 +96,4 @@ export function toFtpError(error: unknown, url: URL, secrets: readonly string[])
     });
   }
   return new DownloadError(`FTP failure: ${message}`, { code: ErrorCodes.Internal, cause, url });
-}
-
-/** The error of a transfer that ended because `signal` aborted. */
-export function abortedBy(signal: AbortSignal, url: URL): DownloadError {
-  return abortError(signal.reason, url);
 }

@@ -6,36 +6,30 @@ import {
   DownloadError,
   ErrorCodes,
   abortError,
+  poolLimit,
+  pooledSession,
   resolveSecret,
-  type AdapterSession,
+  type LeasedTransferDriver,
   type Logger,
+  type PooledSession,
   type SessionContext,
 } from '@dl/core';
 import type { FtpAdapterOptions, PemSource } from './ftp-adapter-options.js';
 import { replyCode, toFtpError } from './ftp-errors.js';
 import { ftpTarget, type FtpTarget, type TargetDefaults } from './ftp-target.js';
+import { runFtpTransfer } from './ftp-transfer.js';
 
 /**
  * The shared state of one `ftp()` adapter in one factory: logged-in
  * connections pooled per host. Exposed for diagnostics.
  */
-export interface FtpSession extends AdapterSession {
-  /** Connections open (or opening) now, to one origin (`ftp://host:port`) or in all. */
-  connections(origin?: string): number;
-  /** Idle pooled connections now, to one origin or in all. */
-  idleConnections(origin?: string): number;
-}
+export type FtpSession = PooledSession;
 
-/** The session's internals, used by the adapter's `open`. */
-export interface FtpSessionInternals extends FtpSession {
-  readonly pool: ConnectionPool<Client, FtpTarget>;
-  readonly defaults: TargetDefaults;
+/** The session's internals: what the adapter's `open` runs a leased transfer with. */
+export interface FtpSessionInternals extends FtpSession, LeasedTransferDriver<Client, FtpTarget> {
   readonly log: Logger;
   /** `MDTM` always (true), never (false), or when no digest guards the bytes (undefined). */
   readonly modificationTime: boolean | undefined;
-  /** Every secret the session knows (passwords), to scrub from messages. */
-  readonly secrets: string[];
-  target(url: URL): FtpTarget;
 }
 
 async function readPem(source: PemSource): Promise<string> {
@@ -143,34 +137,20 @@ export async function createFtpSession(
       },
     },
     {
-      limit: Math.max(
-        1,
-        Math.min(context.maxConnectionsPerHost, options.maxConnectionsPerHost ?? Infinity),
-      ),
+      limit: poolLimit(context, options.maxConnectionsPerHost),
       idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
       keepAliveIntervalMs: options.keepAliveIntervalMs ?? 20_000,
     },
   );
 
-  const hostOf = (origin: string) => poolHostOf(origin, defaults);
-  return {
+  const session: FtpSessionInternals = {
+    ...pooledSession(pool, context, (origin) => poolHostOf(origin, defaults)),
     pool,
-    defaults,
     log,
     modificationTime: options.modificationTime,
-    secrets,
     target: (url) => ftpTarget(url, defaults),
-    connections: (origin) =>
-      pool.openCount(origin === undefined ? undefined : (hostOf(origin) ?? origin)),
-    idleConnections: (origin) =>
-      pool.idleCount(origin === undefined ? undefined : (hostOf(origin) ?? origin)),
-    maxTransfers(origin) {
-      const host = hostOf(origin);
-      if (host === undefined) return undefined;
-      const limit = pool.limitFor(host);
-      return limit < context.maxConnectionsPerHost ? limit : undefined;
-    },
-    close: () => pool.close(),
-    destroy: () => pool.destroy(),
+    toError: (error, target, url) => toFtpError(error, url, [...secrets, target.password]),
+    run: (transfer) => runFtpTransfer(session, transfer),
   };
+  return session;
 }

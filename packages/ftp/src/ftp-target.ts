@@ -1,4 +1,4 @@
-import { DownloadError, ErrorCodes } from '@dl/core';
+import { DownloadError, ErrorCodes, decodeUrlPart, urlCredentials, urlHost } from '@dl/core';
 
 /** TLS use of one connection. */
 export type TlsMode = 'none' | 'explicit' | 'implicit';
@@ -27,17 +27,6 @@ export interface TargetDefaults {
   readonly ftpsMode: 'implicit' | 'explicit';
 }
 
-function decode(part: string, url: URL): string {
-  try {
-    return decodeURIComponent(part);
-  } catch {
-    throw new DownloadError('The URL has a malformed percent-encoding', {
-      code: ErrorCodes.InvalidRequest,
-      url,
-    });
-  }
-}
-
 /**
  * Reads host, port, credentials, TLS mode and path from an `ftp:` or `ftps:`
  * URL. As with curl, the path is relative to the login folder; `%2F` at its
@@ -52,11 +41,9 @@ export function ftpTarget(url: URL, defaults: TargetDefaults): FtpTarget {
     });
   }
   const tls: TlsMode = scheme === 'ftps' ? defaults.ftpsMode : defaults.tls;
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  if (host === '')
-    throw new DownloadError('The URL has no host', { code: ErrorCodes.InvalidRequest, url });
+  const host = urlHost(url);
   const port = url.port === '' ? (tls === 'implicit' ? 990 : 21) : Number(url.port);
-  const path = decode(url.pathname.replace(/^\//, ''), url).replace(/;type=[aid]$/i, '');
+  const path = decodeUrlPart(url.pathname.replace(/^\//, ''), url).replace(/;type=[aid]$/i, '');
   if (path === '' || path.endsWith('/')) {
     throw new DownloadError('The URL names a folder, not a file', {
       code: ErrorCodes.InvalidRequest,
@@ -69,14 +56,10 @@ export function ftpTarget(url: URL, defaults: TargetDefaults): FtpTarget {
       url,
     });
   }
-  const urlUser = url.username === '' ? undefined : decode(url.username, url);
-  const urlPassword = url.password === '' ? undefined : decode(url.password, url);
-  const user = urlUser ?? defaults.user ?? 'anonymous';
-  const anonymous = user === 'anonymous' || user === 'ftp';
+  const credentials = urlCredentials(url, defaults);
+  const user = credentials.user ?? 'anonymous';
   const password =
-    urlPassword ??
-    (urlUser === undefined || urlUser === defaults.user ? defaults.password : undefined) ??
-    (anonymous ? 'anonymous@' : '');
+    credentials.password ?? (user === 'anonymous' || user === 'ftp' ? 'anonymous@' : '');
   return {
     host,
     port,

@@ -1,3 +1,4 @@
+import { DownloadError, ErrorCodes } from '@dl/core';
 import {
   entryMatches,
   fingerprintOf,
@@ -5,6 +6,25 @@ import {
   knownHostsName,
   type KnownHostEntry,
 } from './known-hosts.js';
+
+/** Rejects a pinned fingerprint that is not `SHA256:<base64>` (as `ssh-keygen -lf` prints it). */
+export function checkFingerprintPins(
+  pins: Readonly<Record<string, string | readonly string[]>> | undefined,
+): void {
+  for (const [host, list] of Object.entries(pins ?? {})) {
+    for (const pin of typeof list === 'string' ? [list] : list) {
+      if (!/^(SHA256:)?[A-Za-z0-9+/]{43}=?$/.test(pin)) {
+        throw new DownloadError(
+          `sftp option hostFingerprints["${host}"]: expected SHA256:<base64>, got "${pin}"`,
+          {
+            code: ErrorCodes.InvalidRequest,
+            details: { adapter: 'sftp', option: 'hostFingerprints' },
+          },
+        );
+      }
+    }
+  }
+}
 
 /** What the policy says about one host key. */
 export type HostKeyVerdict =

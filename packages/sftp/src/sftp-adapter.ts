@@ -1,44 +1,7 @@
-import {
-  DownloadError,
-  ErrorCodes,
-  abortError,
-  serializeSecret,
-  type ProtocolAdapter,
-} from '@dl/core';
+import { checkOptions, openLeased, serializeSecrets, type ProtocolAdapter } from '@dl/core';
+import { checkFingerprintPins } from './host-key-policy.js';
 import type { SftpAdapterOptions } from './sftp-adapter-options.js';
 import { createSftpSession, type SftpSession, type SftpSessionInternals } from './sftp-session.js';
-import { transfer } from './sftp-transfer.js';
-
-function checkOptions(options: SftpAdapterOptions): void {
-  const numbers = [
-    'readyTimeoutMs',
-    'keepAliveIntervalMs',
-    'idleTimeoutMs',
-    'maxConnectionsPerHost',
-    'chunkSize',
-  ] as const;
-  for (const key of numbers) {
-    const value = options[key];
-    const min = key === 'keepAliveIntervalMs' ? 0 : 1;
-    if (value !== undefined && (!Number.isFinite(value) || value < min)) {
-      throw new DownloadError(`sftp option ${key} must be a number >= ${min}`, {
-        code: ErrorCodes.InvalidRequest,
-      });
-    }
-  }
-  for (const [host, pins] of Object.entries(options.hostFingerprints ?? {})) {
-    for (const pin of typeof pins === 'string' ? [pins] : pins) {
-      if (!/^(SHA256:)?[A-Za-z0-9+/]{43}=?$/.test(pin)) {
-        throw new DownloadError(
-          `sftp option hostFingerprints["${host}"]: expected SHA256:<base64>, got "${pin}"`,
-          {
-            code: ErrorCodes.InvalidRequest,
-          },
-        );
-      }
-    }
-  }
-}
 
 /**
  * The SFTP adapter (`sftp:`), on ssh2-sftp-client. Its session pools SSH
@@ -56,32 +19,38 @@ function checkOptions(options: SftpAdapterOptions): void {
  * ```
  */
 export function sftp(options: SftpAdapterOptions = {}): ProtocolAdapter<SftpSession> {
-  checkOptions(options);
+  checkOptions('sftp', options, {
+    numbers: {
+      readyTimeoutMs: 1,
+      keepAliveIntervalMs: 0,
+      idleTimeoutMs: 1,
+      maxConnectionsPerHost: 1,
+      chunkSize: 1,
+    },
+    known: {
+      username: true,
+      password: true,
+      privateKey: true,
+      passphrase: true,
+      agent: true,
+      knownHosts: true,
+      hostFingerprints: true,
+      insecureSkipHostKeyCheck: true,
+      readyTimeoutMs: true,
+      keepAliveIntervalMs: true,
+      idleTimeoutMs: true,
+      maxConnectionsPerHost: true,
+      chunkSize: true,
+    },
+  });
+  checkFingerprintPins(options.hostFingerprints);
   const frozen: SftpAdapterOptions = { ...options };
   return {
     name: 'sftp',
     schemes: ['sftp'],
     capabilities: { resume: true, transfersPerConnection: 1, metadataBeforeBody: true },
     createSession: (context) => createSftpSession(frozen, context),
-    async open(session, request) {
-      const internals = session as SftpSessionInternals;
-      const { signal, url } = request;
-      if (signal.aborted) throw abortError(signal.reason, url);
-      const target = internals.target(url);
-      const lease = await internals.pool.acquire(target.poolHost, target.poolKey, target, signal);
-      return transfer(internals, lease, target, request);
-    },
-    toJSON() {
-      return {
-        ...frozen,
-        ...(frozen.password === undefined ? {} : { password: serializeSecret(frozen.password) }),
-        ...(frozen.privateKey === undefined
-          ? {}
-          : { privateKey: serializeSecret(frozen.privateKey) }),
-        ...(frozen.passphrase === undefined
-          ? {}
-          : { passphrase: serializeSecret(frozen.passphrase) }),
-      };
-    },
+    open: (session, request) => openLeased(session as SftpSessionInternals, request),
+    toJSON: () => serializeSecrets(frozen, ['password', 'privateKey', 'passphrase']),
   };
 }

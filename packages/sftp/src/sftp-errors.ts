@@ -1,4 +1,4 @@
-import { DownloadError, ErrorCodes, redactText, toDownloadError } from '@dl/core';
+import { DownloadError, ErrorCodes, redactText, redactedError, toDownloadError } from '@dl/core';
 import type { HostKeyVerdict } from './host-key-policy.js';
 
 /** SFTP status codes (draft-ietf-secsh-filexfer-02). */
@@ -8,19 +8,6 @@ const PERMISSION_DENIED = 3;
 /** ssh2 and ssh2-sftp-client messages of a connection that broke (they carry no code). */
 const BROKEN =
   /No response from server|Unexpected (close|end) event|Not connected|connection (lost|closed|reset)|ECONNRESET|socket/i;
-
-function safeCause(error: unknown, secrets: readonly string[]): unknown {
-  if (!(error instanceof Error)) return new Error(redactText(String(error), secrets));
-  const copy = new Error(redactText(error.message, secrets));
-  copy.name = error.name;
-  copy.stack = redactText(error.stack ?? '', secrets);
-  for (const key of ['code', 'level'] as const) {
-    const value = (error as unknown as Record<string, unknown>)[key];
-    if (typeof value === 'string' || typeof value === 'number')
-      (copy as unknown as Record<string, unknown>)[key] = value;
-  }
-  return copy;
-}
 
 /** The error for a host key the policy refused: names the fingerprint, never a secret. */
 export function untrustedHostKey(
@@ -60,7 +47,7 @@ export function untrustedHostKey(
  */
 export function toSftpError(error: unknown, url: URL, secrets: readonly string[]): DownloadError {
   if (DownloadError.isInstance(error)) return error;
-  const cause = safeCause(error, secrets);
+  const cause = redactedError(error, secrets, ['code', 'level']);
   const message = redactText(error instanceof Error ? error.message : String(error), secrets);
   const code = (error as { code?: unknown } | undefined)?.code;
   const level = (error as { level?: unknown } | undefined)?.level;

@@ -9,9 +9,12 @@ import {
   DownloadError,
   ErrorCodes,
   abortError,
+  poolLimit,
+  pooledSession,
   resolveSecret,
-  type AdapterSession,
+  type LeasedTransferDriver,
   type Logger,
+  type PooledSession,
   type SessionContext,
 } from '@dl/core';
 import { coalesceWrites } from './coalesce-writes.js';
@@ -21,17 +24,13 @@ import { parseKnownHosts, type KnownHostEntry } from './known-hosts.js';
 import type { SftpAdapterOptions } from './sftp-adapter-options.js';
 import { toSftpError, untrustedHostKey } from './sftp-errors.js';
 import { sftpTarget, type SftpTarget } from './sftp-target.js';
+import { runSftpTransfer } from './sftp-transfer.js';
 
 /**
  * The shared state of one `sftp()` adapter in one factory: SSH connections
  * pooled per host. Exposed for diagnostics.
  */
-export interface SftpSession extends AdapterSession {
-  /** Connections open (or opening) now, to one origin (`sftp://host:port`) or in all. */
-  connections(origin?: string): number;
-  /** Idle pooled connections now, to one origin or in all. */
-  idleConnections(origin?: string): number;
-}
+export type SftpSession = PooledSession;
 
 /** The parts of ssh2-sftp-client its type declarations leave out. */
 interface ClientInternals {
@@ -52,14 +51,11 @@ export interface SftpConnection {
   broken: boolean;
 }
 
-/** The session's internals, used by the adapter's `open`. */
-export interface SftpSessionInternals extends SftpSession {
-  readonly pool: ConnectionPool<SftpConnection, SftpTarget>;
+/** The session's internals: what the adapter's `open` runs a leased transfer with. */
+export interface SftpSessionInternals
+  extends SftpSession, LeasedTransferDriver<SftpConnection, SftpTarget> {
   readonly log: Logger;
   readonly chunkSize: number;
-  /** Every secret the session knows, to scrub from messages. */
-  readonly secrets: string[];
-  target(url: URL): SftpTarget;
 }
 
 const DEFAULT_KNOWN_HOSTS = [join(homedir(), '.ssh', 'known_hosts'), '/etc/ssh/ssh_known_hosts'];
@@ -157,7 +153,9 @@ export async function createSftpSession(
   const secrets = [password, privateKey, passphrase].filter(
     (s): s is string => s !== undefined && s !== '',
   );
-  const defaults = { username: options.username ?? localUser(), password };
+  const secretsFor = (target: SftpTarget) =>
+    target.password === undefined ? secrets : [...secrets, target.password];
+  const defaults = { user: options.username ?? localUser(), password };
   const readyTimeout = options.readyTimeoutMs ?? 20_000;
   const keepaliveInterval = options.keepAliveIntervalMs ?? 15_000;
 
@@ -222,10 +220,7 @@ export async function createSftpSession(
           if (signal.aborted) throw abortError(signal.reason, url);
           if (verdict !== undefined && !verdict.trusted)
             throw untrustedHostKey(verdict, target.host, target.port, url);
-          throw toSftpError(raw ?? error, url, [
-            ...secrets,
-            ...(target.password === undefined ? [] : [target.password]),
-          ]);
+          throw toSftpError(raw ?? error, url, secretsFor(target));
         } finally {
           signal.removeEventListener('abort', onAbort);
         }
@@ -250,31 +245,22 @@ export async function createSftpSession(
       },
     },
     {
-      limit: Math.max(
-        1,
-        Math.min(context.maxConnectionsPerHost, options.maxConnectionsPerHost ?? Infinity),
-      ),
+      limit: poolLimit(context, options.maxConnectionsPerHost),
       idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
       keepAliveIntervalMs: 0,
     },
   );
 
-  const hostOf = (origin: string) => poolHostOf(origin) ?? origin;
-  return {
+  const session: SftpSessionInternals = {
+    ...pooledSession(pool, context, poolHostOf),
     pool,
     log,
     chunkSize: options.chunkSize ?? 64 * 1024,
-    secrets,
     target: (url) => sftpTarget(url, defaults),
-    connections: (origin) => pool.openCount(origin === undefined ? undefined : hostOf(origin)),
-    idleConnections: (origin) => pool.idleCount(origin === undefined ? undefined : hostOf(origin)),
-    maxTransfers(origin) {
-      const host = poolHostOf(origin);
-      if (host === undefined) return undefined;
-      const limit = pool.limitFor(host);
-      return limit < context.maxConnectionsPerHost ? limit : undefined;
-    },
-    close: () => pool.close(),
-    destroy: () => pool.destroy(),
+    toError: (error, target, url) => toSftpError(error, url, secretsFor(target)),
+    // ssh2 ends a lost connection with 'close'; a transfer on it fails at once.
+    closeEvents: (connection) => connection.ssh,
+    run: (transfer) => runSftpTransfer(session, transfer),
   };
+  return session;
 }

@@ -1,4 +1,4 @@
-import { DownloadError, ErrorCodes } from '@dl/core';
+import { DownloadError, ErrorCodes, decodeUrlPart, urlCredentials, urlHost } from '@dl/core';
 
 /** Where one URL is served from and as whom. */
 export interface SftpTarget {
@@ -16,17 +16,6 @@ export interface SftpTarget {
   readonly poolKey: string;
 }
 
-function decode(part: string, url: URL): string {
-  try {
-    return decodeURIComponent(part);
-  } catch {
-    throw new DownloadError('The URL has a malformed percent-encoding', {
-      code: ErrorCodes.InvalidRequest,
-      url,
-    });
-  }
-}
-
 /**
  * Reads host, port, user and path from an `sftp:` URL. The path is
  * absolute (`sftp://host/srv/file`); `/~/` at its start makes it relative
@@ -34,7 +23,7 @@ function decode(part: string, url: URL): string {
  */
 export function sftpTarget(
   url: URL,
-  defaults: { username: string; password: string | undefined },
+  defaults: { readonly user: string; readonly password: string | undefined },
 ): SftpTarget {
   if (url.protocol !== 'sftp:') {
     throw new DownloadError(`The sftp adapter does not serve ${url.protocol.slice(0, -1)}: URLs`, {
@@ -42,11 +31,9 @@ export function sftpTarget(
       url,
     });
   }
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  if (host === '')
-    throw new DownloadError('The URL has no host', { code: ErrorCodes.InvalidRequest, url });
+  const host = urlHost(url);
   const port = url.port === '' ? 22 : Number(url.port);
-  let path = decode(url.pathname, url);
+  let path = decodeUrlPart(url.pathname, url);
   if (path.startsWith('/~/')) path = path.slice(3);
   if (path === '' || path === '/' || path.endsWith('/')) {
     throw new DownloadError('The URL names a folder, not a file', {
@@ -54,12 +41,8 @@ export function sftpTarget(
       url,
     });
   }
-  const urlUser = url.username === '' ? undefined : decode(url.username, url);
-  const urlPassword = url.password === '' ? undefined : decode(url.password, url);
-  const username = urlUser ?? defaults.username;
-  const password =
-    urlPassword ??
-    (urlUser === undefined || urlUser === defaults.username ? defaults.password : undefined);
+  const { user, password } = urlCredentials(url, defaults);
+  const username = user ?? defaults.user;
   return {
     host,
     port,

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import type { SessionContext } from '../contracts/session.js';
+import { ConnectionPool } from '../pool/connection-pool.js';
+import { poolLimit, pooledSession } from './pooled-session.js';
+
+const context = { maxConnectionsPerHost: 4 } as SessionContext;
+
+describe('poolLimit', () => {
+  it("takes the adapter's limit when lower, the factory's otherwise, never below 1", () => {
+    expect(poolLimit(context, undefined)).toBe(4);
+    expect(poolLimit(context, 2)).toBe(2);
+    expect(poolLimit(context, 9)).toBe(4);
+    expect(poolLimit({ maxConnectionsPerHost: 0 } as SessionContext, undefined)).toBe(1);
+  });
+});
+
+describe('pooledSession', () => {
+  it('counts by origin, reports a lowered limit as maxTransfers, and closes the pool', async () => {
+    const pool = new ConnectionPool<{ alive: boolean }, string>(
+      {
+        connect: async () => ({ alive: true }),
+        isAlive: (c) => c.alive,
+        close: async (c) => void (c.alive = false),
+        destroy: (c) => void (c.alive = false),
+      },
+      { limit: 4, idleTimeoutMs: 60_000, keepAliveIntervalMs: 0 },
+    );
+    const hostOf = (origin: string) =>
+      origin.startsWith('x://') ? `${new URL(origin).hostname}:1` : undefined;
+    const session = pooledSession(pool, context, hostOf);
+    const lease = await pool.acquire('h:1', 'k', 'spec', new AbortController().signal);
+    expect(session.connections('x://h')).toBe(1);
+    expect(session.connections()).toBe(1);
+    expect(session.idleConnections('x://h')).toBe(0);
+    expect(session.maxTransfers('x://h')).toBeUndefined();
+    pool.lower('h:1', 2);
+    expect(session.maxTransfers('x://h')).toBe(2);
+    expect(session.maxTransfers('other://h')).toBeUndefined();
+    lease.release();
+    expect(session.idleConnections('x://h')).toBe(1);
+    await session.close();
+    expect(pool.closed).toBe(true);
+  });
+});

@@ -1,0 +1,51 @@
+import type { AdapterSession, SessionContext } from '../contracts/session.js';
+import type { ConnectionPool } from '../pool/connection-pool.js';
+
+/** A session whose connections are pooled per host: what it shows for diagnostics. */
+export interface PooledSession extends AdapterSession {
+  /** Connections open (or opening) now, to one origin (`ftp://host:port`) or in all. */
+  connections(origin?: string): number;
+  /** Idle pooled connections now, to one origin or in all. */
+  idleConnections(origin?: string): number;
+}
+
+/**
+ * The pool's per-host limit: the factory's, or the adapter's own
+ * `maxConnectionsPerHost` when that is lower (servers that allow only a few
+ * connections per address), and never below 1.
+ */
+export function poolLimit(
+  context: SessionContext,
+  maxConnectionsPerHost: number | undefined,
+): number {
+  return Math.max(1, Math.min(context.maxConnectionsPerHost, maxConnectionsPerHost ?? Infinity));
+}
+
+/**
+ * The session members of a pooled adapter, over its pool: connection counts
+ * by origin, `maxTransfers` (the pool's limit for a host once it is below the
+ * factory's, e.g. lowered after "421 too many users", so that the scheduler
+ * queues instead of opening connections the server refuses), and
+ * `close`/`destroy`. `poolHostOf` maps an origin to the pool's host key, or
+ * undefined for one the adapter does not serve.
+ */
+export function pooledSession<C, S>(
+  pool: ConnectionPool<C, S>,
+  context: SessionContext,
+  poolHostOf: (origin: string) => string | undefined,
+): PooledSession & Required<Pick<AdapterSession, 'maxTransfers' | 'destroy'>> {
+  const hostOf = (origin: string | undefined) =>
+    origin === undefined ? undefined : (poolHostOf(origin) ?? origin);
+  return {
+    connections: (origin) => pool.openCount(hostOf(origin)),
+    idleConnections: (origin) => pool.idleCount(hostOf(origin)),
+    maxTransfers(origin) {
+      const host = poolHostOf(origin);
+      if (host === undefined) return undefined;
+      const limit = pool.limitFor(host);
+      return limit < context.maxConnectionsPerHost ? limit : undefined;
+    },
+    close: () => pool.close(),
+    destroy: () => pool.destroy(),
+  };
+}
