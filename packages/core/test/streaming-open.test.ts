@@ -52,7 +52,7 @@ describe('open(): the streamer entry', () => {
     await expect(opened.result).rejects.toMatchObject({ code: 'digest-mismatch' });
   });
 
-  it('retries before the first byte, and not after it', async () => {
+  it('retries before the first byte; after it, only resumes at the offset, never restarts', async () => {
     const store = createMemoryStore();
     const data = bytes(50_000);
     store.put('mem://s.test/flaky', data);
@@ -65,9 +65,20 @@ describe('open(): the streamer entry', () => {
     expect(await drain(opened.body)).toBe(50_000);
     expect((await opened.result).attempts).toBe(2);
 
+    // The memory adapter resumes and sends an ETag: the cut body continues where it stopped.
+    store.fault('mem://s.test/flaky', { cutAfter: 20_000 });
+    const resumed = await factory.open({ url: 'mem://s.test/flaky' });
+    expect(await drain(resumed.body)).toBe(50_000);
+    expect(await resumed.result).toMatchObject({ attempts: 2, resumedBytes: 20_000 });
+
+    // Without resume only a restart from byte 0 is left, which would hand bytes out twice.
+    await using plain = createDownloaderFactory({
+      adapters: [memoryAdapter(store, { chunkSize: 4096, resume: false })],
+      retry: { baseDelayMs: 1 },
+    });
     store.fault('mem://s.test/flaky', { cutAfter: 20_000 });
     const opensBefore = store.opens('mem://s.test/flaky');
-    const cut = await factory.open({ url: 'mem://s.test/flaky' });
+    const cut = await plain.open({ url: 'mem://s.test/flaky' });
     const error = (await drain(cut.body).catch((e: unknown) => e)) as DownloadError;
     expect(error.code).toBe('connection-failed');
     expect(store.opens('mem://s.test/flaky')).toBe(opensBefore + 1);

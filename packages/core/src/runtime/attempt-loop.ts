@@ -14,6 +14,7 @@ import { backoffDelay, sleep, type RetryPolicy } from './backoff.js';
 import { endAttempt } from './attempt-end.js';
 import { hostSignalOf } from './host-signal.js';
 import { discardBody } from './guarded-body.js';
+import { changedSince, resumeProvable } from './resume-proof.js';
 import type { AdmissionBudget, Permit } from '../contracts/admission-budget.js';
 import type { ProgressHub } from './progress-hub.js';
 import type { Sink } from './sink.js';
@@ -34,7 +35,12 @@ export interface AttemptOptions {
   readonly permit?: Permit;
   /** Called with each attempt's metadata before its body is read. */
   readonly onMetadata?: (metadata: RemoteMetadata) => void;
-  /** True once bytes went somewhere they cannot be taken back from: no more retries then. */
+  /**
+   * True once bytes went somewhere they cannot be taken back from (open(): the
+   * reader got them). From then on a failure may still RESUME at the offset
+   * reached when that provably continues the same bytes, but never restarts
+   * from byte 0: the bytes would be handed out twice.
+   */
   readonly irrevocable?: () => boolean;
 }
 
@@ -127,6 +133,13 @@ export async function runAttempts<C>(
           }
           if (offset > 0) await restart();
         }
+        // Resuming irrevocable bytes: the remote continued at the offset, but it must also be
+        // the same file (same size; same validators when the same URL answered).
+        if (resumeFrom !== undefined && offset > 0 && options.irrevocable?.()) {
+          const changed = changedSince(resumeFrom, metadata);
+          if (changed !== undefined)
+            throw cannotContinue(url, offset, `the remote file changed: ${changed}`);
+        }
         if (request.range === undefined) validation.begin(metadata);
         options.onMetadata?.(metadata);
         reading = true;
@@ -197,14 +210,22 @@ export async function runAttempts<C>(
           // The host that answered may be a mirror behind a virtual scheme: blame its own origin.
           if (said !== undefined) context.budget.hostSignal(originOfError(error, origin), said);
         }
+        // The resume-vs-restart rule. Irrevocable bytes (open(): the reader has them) allow
+        // only a resume that can be proven to continue them (a validator the adapter checks,
+        // or digests over the whole file); a restart from byte 0 would hand them out twice,
+        // so then the download fails with this error (the streamer resets its client).
+        const irrevocable = options.irrevocable?.() === true;
+        const resumable =
+          offset > 0 &&
+          !ValidationError.isInstance(error) &&
+          context.canResume(url) &&
+          (!irrevocable || resumeProvable(request, resource?.metadata ?? resumeFrom));
         if (
           !shouldRetry(error, resource, attempts, context.policy.maxAttempts) ||
-          options.irrevocable?.()
+          (irrevocable && !resumable)
         ) {
           throw signal.aborted ? error : (resource?.finalError?.(error) ?? error);
         }
-        const resumable =
-          offset > 0 && !ValidationError.isInstance(error) && context.canResume(url);
         if (resumable) {
           resumeFrom = resource?.metadata ?? resumeFrom;
           resumedBytes = offset;
@@ -243,6 +264,11 @@ export async function runAttempts<C>(
   }
 
   async function restart(): Promise<void> {
+    // Never from byte 0 once bytes are irrevocable (a remote that answered a resume from the
+    // start, new digests learnt mid-body): the download fails instead.
+    if (offset > 0 && options.irrevocable?.()) {
+      throw cannotContinue(url, offset, 'the remote would start again from byte 0');
+    }
     validation.reset();
     await sink.restart();
     offset = 0;
@@ -256,6 +282,16 @@ const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
 /** Why a failed attempt's signal aborts; built once, since errors are costly. */
 const attemptFailed = new DownloadError('The attempt failed', { code: ErrorCodes.Aborted });
+
+/** Irrevocable bytes that no attempt can continue: not retryable, whatever the source. */
+function cannotContinue(url: URL, offset: number, why: string): DownloadError {
+  return new DownloadError(`The ${offset} bytes already handed out cannot be continued: ${why}`, {
+    code: ErrorCodes.ProtocolError,
+    retryable: false,
+    url,
+    details: { offset },
+  });
+}
 
 function shouldRetry(
   error: DownloadError,

@@ -23,7 +23,7 @@ export class ChannelSink implements Sink {
 
   constructor(private readonly onReaderGone: (reason?: unknown) => void) {}
 
-  /** True once the reader received a byte: from then on nothing can be retried. */
+  /** True once the reader received a byte: from then on the download may resume, never restart. */
   get handedOut(): boolean {
     return this.#handedOut;
   }
