@@ -36,8 +36,11 @@ export interface Streamer {
    * `Range`) with the bytes of `target`. Never rejects: the outcome says how
    * it went. Headers are sent only once the first body byte is there, so a
    * download that fails before it (after its retries and failover) is
-   * answered with an error status (404, 502, 504…); one that fails after it
-   * ends the response as a failed transfer, never a clean one.
+   * answered with an error status (404, 502, 504…). After it, an upstream
+   * failure is resumed at the exact offset (`Range` + `If-Range`, the digest
+   * state kept) when that provably continues the same bytes, and the client
+   * notices nothing; when it cannot be proven, the response ends as a failed
+   * transfer (the connection reset), never a clean one.
    *
    * @param request - The client's method and headers (Node's `IncomingMessage` works).
    * @param response - Node's `http.ServerResponse`, or any `Writable` (then only the body is written).

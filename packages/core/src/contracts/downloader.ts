@@ -15,8 +15,8 @@ export interface CallOptions {
 export interface OpenedDownload<C = unknown> extends AsyncDisposable {
   /**
    * The remote's metadata, known before the first body byte. When an attempt
-   * fails before any byte was handed out and another attempt (or mirror)
-   * serves the bytes, this follows the attempt that serves them.
+   * fails and another attempt (or mirror) serves the bytes (a retry before
+   * the first byte, a resume after it), this follows the attempt serving them.
    */
   readonly metadata: RemoteMetadata;
   /**
@@ -44,8 +44,14 @@ export interface Downloader {
    */
   download<C>(request: DownloadRequest<C>, options?: CallOptions): Promise<DownloadResult<C>>;
   /**
-   * Opens one request for streaming: retries happen only before the first
-   * body byte is handed out; after that a failure ends the body with an error.
+   * Opens one request for streaming: any retry (or failover) happens before
+   * the first body byte is handed out. After it, a failure is only resumed
+   * at the offset reached (with the hash state kept), and only when the
+   * adapter can resume and the resume provably continues the same bytes (a
+   * strong ETag or modification time the adapter checks, or digests over the
+   * whole file); otherwise, or when the resumed attempt shows another file
+   * (started at byte 0, other size or validator), the body ends with an
+   * error. It never starts again from byte 0: the reader would get bytes twice.
    */
   open<C>(request: DownloadRequest<C>, options?: CallOptions): Promise<OpenedDownload<C>>;
 }
