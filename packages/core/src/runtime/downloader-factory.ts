@@ -16,7 +16,7 @@ import { VERSION } from '../util/version.js';
 import { runDownload, type AttemptContext } from './attempt-loop.js';
 import { retryPolicy } from './backoff.js';
 import { ChannelSink } from './channel-sink.js';
-import { FileSink } from './file-sink.js';
+import { FileSink, FileSinkContext } from './file-sink.js';
 import { LifecycleGuard } from './lifecycle-guard.js';
 import type { AdmissionBudget, Permit } from '../contracts/admission-budget.js';
 import { localBudget } from './limiter.js';
@@ -60,6 +60,8 @@ class Factory implements DownloaderFactory {
   readonly #attempts: AttemptContext;
   readonly #scheduler: Scheduler;
   readonly #progress = new ProgressHub();
+  /** What this factory's file sinks learnt about the file system; never shared with another factory. */
+  readonly #files = new FileSinkContext();
   readonly #destroyer = new AbortController();
   readonly #inFlight = new Set<Promise<unknown>>();
   #closing: Promise<void> | undefined;
@@ -299,7 +301,7 @@ class Factory implements DownloaderFactory {
 
   #sinkFor(request: DownloadRequest<unknown>): Sink {
     if (request.destination !== undefined) {
-      return new FileSink(request.destination, request.url);
+      return new FileSink(request.destination, request.url, this.#files);
     }
     if (request.writable !== undefined) return new WritableSink(request.writable);
     return discardSink;
