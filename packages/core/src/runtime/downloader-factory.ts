@@ -293,9 +293,14 @@ class Factory implements DownloaderFactory {
     const link = owned ? undefined : linkedAbort(signal, request.signal, this.#destroyer.signal);
     const sink = this.#sinkFor(request);
     return this.#track(() =>
-      runDownload(request, placed.url, sink, this.#attempts, link?.signal ?? signal!, permit).finally(
-        () => link?.dispose(),
-      ),
+      runDownload(
+        request,
+        placed.url,
+        sink,
+        this.#attempts,
+        link?.signal ?? signal!,
+        permit,
+      ).finally(() => link?.dispose()),
     );
   }
 
@@ -344,7 +349,6 @@ class Factory implements DownloaderFactory {
 function factoryClosed(): DownloadError {
   return new DownloadError('The factory is closed', { code: ErrorCodes.Closed });
 }
-
 
 function schemeOf(url: URL): string {
   return url.protocol.slice(0, -1).toLowerCase();
