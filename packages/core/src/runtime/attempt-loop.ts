@@ -18,7 +18,12 @@ import type { Sink } from './sink.js';
 
 /** What the attempt loop needs from its factory. */
 export interface AttemptContext {
+  /**
+   * The factory's interceptors (outermost first) around the lifecycle guard
+   * (`lifecycle-guard.ts`) of the URL's scheme, which calls the adapter.
+   */
   readonly open: OpenFunction;
+  /** Permits per origin: the factory's budget (`limiter.ts` unless one was passed in). */
   readonly budget: AdmissionBudget;
   readonly policy: RetryPolicy;
   readonly progress: ProgressHub;
@@ -41,7 +46,12 @@ export function runDownload<C>(
   signal: AbortSignal,
   permit?: Permit,
 ): Promise<DownloadResult<C>> {
-  return new DownloadRun(request, url, sink, context, signal, permit).run();
+  try {
+    return new DownloadRun(request, url, sink, context, signal, permit).run();
+  } catch (error) {
+    // Expectations that cannot be checked (a validator factory that throws): fail as a rejection.
+    return Promise.reject(error as Error);
+  }
 }
 
 /**
