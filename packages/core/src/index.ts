@@ -17,7 +17,7 @@ export type {
   RemoteResource,
   AttemptOutcome,
 } from './contracts/remote-resource.js';
-export type { OpenRequest } from './contracts/open-request.js';
+export type { OpenRequest, AttemptLifetime } from './contracts/open-request.js';
 export {
   composeOpen,
   type OpenFunction,

@@ -2,8 +2,9 @@ import { mkdtemp, readdir, readFile, rm, writeFile, mkdir } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMemoryStore, memoryAdapter } from '@dl/testkit';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createDownloaderFactory, DownloadError, ErrorCodes } from '../src/index.js';
+import { FileSink, FileSinkContext } from '../src/runtime/file-sink.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -104,4 +105,31 @@ describe('the file sink', () => {
       expect(Date.now() - started).toBeLessThan(2000);
     },
   );
+
+  it("a slow write switches only its own factory's small files off the synchronous path", async () => {
+    const slow = new FileSinkContext();
+    const other = new FileSinkContext();
+    // One small file whose synchronous write blocked for 60 ms (more than the 50 ms stall).
+    let clock = 0;
+    const now = vi.spyOn(performance, 'now').mockImplementation(() => (clock += 60));
+    try {
+      const sink = new FileSink(join(dir, 'a'), undefined, slow);
+      await sink.write(bytes(100));
+      expect(await sink.commit()).toBe(join(dir, 'a'));
+    } finally {
+      now.mockRestore();
+    }
+    expect(slow.syncWrites).toBe(false);
+    expect(other.syncWrites).toBe(true);
+    for (const [name, files] of [
+      ['b', slow],
+      ['c', other],
+    ] as const) {
+      const sink = new FileSink(join(dir, name), undefined, files);
+      await sink.write(bytes(100));
+      expect(await sink.commit()).toBe(join(dir, name));
+    }
+    expect((await readdir(dir)).sort()).toEqual(['a', 'b', 'c']);
+    expect(other.syncWrites).toBe(true);
+  });
 });

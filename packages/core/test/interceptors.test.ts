@@ -59,4 +59,35 @@ describe('interceptors', () => {
     expect(store.peak()).toBeGreaterThan(2);
     expect(store.peak()).toBeLessThanOrEqual(8);
   });
+
+  it("an attempt's end frees the inner body of a wrapper that passed its own signal and never read it", async () => {
+    const store = createMemoryStore();
+    store.put('mem://h.test/f', new Uint8Array(100));
+    // Its own signal, never aborted; its body a generator the loop gives back before the
+    // first next(), so the generator's finally never returns the inner body.
+    const wrap: OpenInterceptor = (next) => async (request) => {
+      const inner = await next({ ...request, signal: new AbortController().signal });
+      return {
+        ...inner,
+        metadata: { ...inner.metadata, offset: 7 },
+        body: (async function* () {
+          yield* inner.body as AsyncIterable<Uint8Array>;
+        })(),
+      };
+    };
+    const factory = createDownloaderFactory({
+      adapters: [memoryAdapter(store)],
+      interceptors: [wrap],
+      retry: { maxAttempts: 1 },
+    });
+    await expect(factory.download({ url: 'mem://h.test/f' })).rejects.toMatchObject({
+      code: 'protocol-error',
+    });
+    // The session's close waits for every open it counts: none is left.
+    const closed = await Promise.race([
+      factory.close().then(() => 'closed'),
+      new Promise((resolve) => setTimeout(resolve, 2000, 'still open')),
+    ]);
+    expect(closed).toBe('closed');
+  });
 });

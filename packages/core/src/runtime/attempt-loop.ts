@@ -1,27 +1,30 @@
+import type { AdmissionBudget, Permit } from '../contracts/admission-budget.js';
 import type { DownloadRequest } from '../contracts/download-request.js';
 import type { DownloadResult } from '../contracts/download-result.js';
 import type { OpenFunction } from '../contracts/open-function.js';
-import type { OpenRequest } from '../contracts/open-request.js';
+import type { AttemptLifetime, OpenRequest } from '../contracts/open-request.js';
 import type { RemoteMetadata, RemoteResource } from '../contracts/remote-resource.js';
 import { abortError, DownloadError, toDownloadError } from '../errors/download-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
 import { ValidationError } from '../errors/validation-error.js';
-import { linkedAbort } from '../util/linked-abort.js';
 import { originOf } from '../util/origin.js';
 import { redactUrl } from '../util/redact.js';
 import { Validation } from '../validation/validation.js';
 import { backoffDelay, sleep, type RetryPolicy } from './backoff.js';
-import { endAttempt } from './attempt-end.js';
-import { hostSignalOf } from './host-signal.js';
 import { discardBody } from './guarded-body.js';
+import { hostSignalOf } from './host-signal.js';
 import { changedSince, resumeProvable } from './resume-proof.js';
-import type { AdmissionBudget, Permit } from '../contracts/admission-budget.js';
 import type { ProgressHub } from './progress-hub.js';
 import type { Sink } from './sink.js';
 
 /** What the attempt loop needs from its factory. */
 export interface AttemptContext {
+  /**
+   * The factory's interceptors (outermost first) around the lifecycle guard
+   * (`lifecycle-guard.ts`) of the URL's scheme, which calls the adapter.
+   */
   readonly open: OpenFunction;
+  /** Permits per origin: the factory's budget (`limiter.ts` unless one was passed in). */
   readonly budget: AdmissionBudget;
   readonly policy: RetryPolicy;
   readonly progress: ProgressHub;
@@ -29,251 +32,381 @@ export interface AttemptContext {
   canResume(url: URL): boolean;
 }
 
-/** Per-run extras: a pre-granted permit, a hook for the first metadata, a stricter retry rule. */
-export interface AttemptOptions {
-  readonly signal: AbortSignal;
-  readonly permit?: Permit;
-  /** Called with each attempt's metadata before its body is read. */
-  readonly onMetadata?: (metadata: RemoteMetadata) => void;
-  /**
-   * True once bytes went somewhere they cannot be taken back from (open(): the
-   * reader got them). From then on a failure may still RESUME at the offset
-   * reached when that provably continues the same bytes, but never restarts
-   * from byte 0: the bytes would be handed out twice.
-   */
-  readonly irrevocable?: () => boolean;
-}
-
 /**
  * Runs one download to the end: attempts with backoff (holding no slot while
  * waiting), resume from the offset reached with the hash state kept, restart
  * into a fresh sink otherwise, validation of every chunk, and the sink's
  * commit only after everything validated. On any failure the sink is aborted
- * before the error surfaces.
+ * before the error surfaces. `permit`, when given, is the first attempt's.
  */
-export async function runAttempts<C>(
+export function runDownload<C>(
   request: DownloadRequest<C>,
   url: URL,
   sink: Sink,
   context: AttemptContext,
-  options: AttemptOptions,
+  signal: AbortSignal,
+  permit?: Permit,
 ): Promise<DownloadResult<C>> {
-  const { signal } = options;
-  const started = Date.now();
-  const shownUrl = redactUrl(url);
-  const origin = originOf(url);
-  const validation = new Validation(request, shownUrl);
-  const progress = context.progress;
-  const id = progress.nextId();
-  progress.started();
-  if (progress.wants('download-start')) {
-    progress.emit('download-start', {
-      id,
-      url: shownUrl,
-      ...(request.destination === undefined ? {} : { destination: request.destination }),
-    });
-  }
-  const wantsProgress = progress.wants('download-progress');
-  const rangeStart = request.range?.start ?? 0;
-  let permit = options.permit;
-  let offset = 0;
-  let attempts = 0;
-  let resumedBytes = 0;
-  let resumeFrom: RemoteMetadata | undefined;
-  let ok = false;
-  let failure: DownloadError | undefined;
   try {
-    for (;;) {
-      attempts++;
-      permit ??= await context.budget.acquire(origin, signal);
-      const attempt = linkedAbort(signal);
-      let failed = true;
-      const attemptStart = Date.now();
-      let resource: RemoteResource | undefined;
-      let reading = false;
-      let received = 0;
-      try {
-        // Assigned rather than spread: a conditional spread allocates a throwaway object.
-        const open: Mutable<OpenRequest> = {
-          url,
-          offset: rangeStart + offset,
-          headers: request.headers ?? NO_HEADERS,
-          signal: attempt.signal,
-          attempt: attempts,
-          maxAttempts: context.policy.maxAttempts,
-          download: request as DownloadRequest<unknown>,
-        };
-        if (request.range?.end !== undefined) open.end = request.range.end;
-        if (resumeFrom !== undefined) open.resumeFrom = resumeFrom;
-        resource = await context.open(open);
-        const metadata = resource.metadata;
-        // Every attempt may bring expectations (a mirror set learns a metalink late).
-        if (validation.expect(resource.expect) && offset > 0) {
-          await restart();
-          throw new DownloadError(
-            'New digests were learnt after bytes were hashed: restarting from byte 0',
-            {
-              code: ErrorCodes.ProtocolError,
-              retryable: true,
-              url,
-            },
-          );
+    return new DownloadRun(request, url, sink, context, signal, permit).run();
+  } catch (error) {
+    // Expectations that cannot be checked (a validator factory that throws): fail as a rejection.
+    return Promise.reject(error as Error);
+  }
+}
+
+/**
+ * One download's state, shared by the steps of each attempt: open it, read
+ * and validate its body, finish (commit), or decide on a retry.
+ */
+class DownloadRun<C> {
+  readonly #started = Date.now();
+  readonly #shownUrl: string;
+  readonly #origin: string;
+  readonly #validation: Validation;
+  readonly #id: number;
+  /** Bytes of the body taken so far (after the range's start), kept across a resume. */
+  #offset = 0;
+  #attempts = 0;
+  /** Bytes the current run of attempts resumed from instead of downloading again. */
+  #resumedBytes = 0;
+  /** Metadata of the attempt whose bytes are resumed, for the next open. */
+  #resumeFrom: RemoteMetadata | undefined;
+  /** True once the sink committed. */
+  #ok = false;
+
+  constructor(
+    private readonly request: DownloadRequest<C>,
+    private readonly url: URL,
+    private readonly sink: Sink,
+    private readonly context: AttemptContext,
+    private readonly signal: AbortSignal,
+    private permit: Permit | undefined,
+  ) {
+    this.#shownUrl = redactUrl(url);
+    this.#origin = originOf(url);
+    this.#validation = new Validation(request, this.#shownUrl);
+    this.#id = context.progress.nextId();
+  }
+
+  async run(): Promise<DownloadResult<C>> {
+    const { progress } = this.context;
+    progress.started();
+    if (progress.wants('download-start')) {
+      progress.emit('download-start', {
+        id: this.#id,
+        url: this.#shownUrl,
+        ...(this.request.destination === undefined
+          ? {}
+          : { destination: this.request.destination }),
+      });
+    }
+    let failure: DownloadError | undefined;
+    try {
+      for (;;) {
+        this.#attempts++;
+        this.permit ??= await this.context.budget.acquire(this.#origin, this.signal);
+        const attempt = new Attempt(this.signal);
+        try {
+          const resource = await this.#openAttempt(attempt);
+          await this.#readBody(attempt, resource);
+          const result = await this.#finish(attempt, resource);
+          attempt.end(false);
+          return result;
+        } catch (thrown) {
+          const error = this.#decideRetry(attempt, thrown);
+          await this.#prepareRetry(error, attempt.resource);
         }
-        if (metadata.offset !== rangeStart + offset) {
-          if (metadata.offset !== rangeStart) {
-            throw new DownloadError(
-              `The remote started at byte ${metadata.offset}, not ${rangeStart + offset}`,
-              {
-                code: ErrorCodes.ProtocolError,
-                // A remote that cannot start a range where asked will not on a retry either.
-                retryable: request.range === undefined || offset > 0,
-                url,
-              },
-            );
-          }
-          if (offset > 0) await restart();
-        }
-        // Resuming irrevocable bytes: the remote continued at the offset, but it must also be
-        // the same file (same size; same validators when the same URL answered).
-        if (resumeFrom !== undefined && offset > 0 && options.irrevocable?.()) {
-          const changed = changedSince(resumeFrom, metadata);
-          if (changed !== undefined)
-            throw cannotContinue(url, offset, `the remote file changed: ${changed}`);
-        }
-        if (request.range === undefined) validation.begin(metadata);
-        options.onMetadata?.(metadata);
-        reading = true;
-        for await (const chunk of resource.body) {
-          if (request.range === undefined) validation.update(chunk);
-          const pending = sink.write(chunk);
-          if (pending) await pending;
-          offset += chunk.byteLength;
-          received += chunk.byteLength;
-          progress.received(chunk.byteLength);
-          // Bandwidth caps: a promise only when the budget says wait (the socket backs up meanwhile).
-          const paced = context.budget.takeBytes?.(origin, chunk.byteLength, attempt.signal);
-          if (paced) await paced;
-          if (wantsProgress) {
-            progress.emit('download-progress', {
-              id,
-              url: shownUrl,
-              bytes: offset,
-              chunk: chunk.byteLength,
-              ...(metadata.size === undefined ? {} : { total: metadata.size }),
-            });
-          }
-        }
-        // Whatever the adapter: a body that ends short of what it announced was cut.
-        if (metadata.length !== undefined && received < metadata.length) {
-          throw new DownloadError(
-            `The body ended after ${received} of ${metadata.length} announced bytes`,
-            {
-              code: ErrorCodes.ProtocolError,
-              retryable: true,
-              url,
-              details: { expected: metadata.length, actual: received },
-            },
-          );
-        }
-        const digests = request.range === undefined ? validation.finish() : {};
-        resource.onSettled?.({ ok: true, bytes: received, durationMs: Date.now() - attemptStart });
-        const path = await sink.commit();
-        ok = true;
-        failed = false;
-        const result: Mutable<DownloadResult<C>> = {
-          context: request.context as C,
-          requestedUrl: shownUrl,
-          url: metadata.url,
-          size: offset,
-          digests,
-          metadata,
-          attempts,
-          resumedBytes,
-          durationMs: Date.now() - started,
-        };
-        if (path !== undefined) result.path = path;
-        return result;
-      } catch (thrown) {
-        const error = signal.aborted
-          ? abortError(signal.reason, url)
-          : toDownloadError(thrown, url);
-        // A body the loop never took is freed here; one it read was returned by `for await`.
-        if (resource !== undefined && !reading) discardBody(resource.body);
-        resource?.onSettled?.({
-          ok: false,
-          error,
-          bytes: received,
-          durationMs: Date.now() - attemptStart,
+      }
+    } catch (thrown) {
+      failure = this.signal.aborted
+        ? abortError(this.signal.reason, this.url)
+        : toDownloadError(thrown, this.url);
+      await this.sink.abort(failure);
+      throw failure;
+    } finally {
+      this.permit?.release();
+      this.#ended(failure);
+    }
+  }
+
+  /** Opens the remote for the next byte wanted and checks where it starts. */
+  async #openAttempt(attempt: Attempt): Promise<RemoteResource> {
+    const { request, url } = this;
+    const rangeStart = request.range?.start ?? 0;
+    // Assigned rather than spread: a conditional spread allocates a throwaway object.
+    const open: Mutable<OpenRequest> = {
+      url,
+      offset: rangeStart + this.#offset,
+      headers: request.headers ?? NO_HEADERS,
+      signal: attempt.signal,
+      attempt: this.#attempts,
+      maxAttempts: this.context.policy.maxAttempts,
+      download: request as DownloadRequest<unknown>,
+      lifetime: attempt,
+    };
+    if (request.range?.end !== undefined) open.end = request.range.end;
+    if (this.#resumeFrom !== undefined) open.resumeFrom = this.#resumeFrom;
+    const resource = await this.context.open(open);
+    attempt.resource = resource;
+    const metadata = resource.metadata;
+    // Every attempt may bring expectations (a mirror set learns a metalink late).
+    if (this.#validation.expect(resource.expect) && this.#offset > 0) {
+      await this.#restart();
+      throw new DownloadError(
+        'New digests were learnt after bytes were hashed: restarting from byte 0',
+        { code: ErrorCodes.ProtocolError, retryable: true, url },
+      );
+    }
+    if (metadata.offset !== rangeStart + this.#offset) {
+      if (metadata.offset !== rangeStart) {
+        throw new DownloadError(
+          `The remote started at byte ${metadata.offset}, not ${rangeStart + this.#offset}`,
+          {
+            code: ErrorCodes.ProtocolError,
+            // A remote that cannot start a range where asked will not on a retry either.
+            retryable: request.range === undefined || this.#offset > 0,
+            url,
+          },
+        );
+      }
+      if (this.#offset > 0) await this.#restart();
+    }
+    // Resuming irrevocable bytes: the remote continued at the offset, but it must also be
+    // the same file (same size; same validators when the same URL answered).
+    if (this.#resumeFrom !== undefined && this.#offset > 0 && this.sink.irrevocable === true) {
+      const changed = changedSince(this.#resumeFrom, metadata);
+      if (changed !== undefined)
+        throw cannotContinue(url, this.#offset, `the remote file changed: ${changed}`);
+    }
+    if (request.range === undefined) this.#validation.begin(metadata);
+    this.sink.opened?.(metadata);
+    return resource;
+  }
+
+  /** Feeds every chunk to validation and the sink; a body cut short of its announced length fails. */
+  async #readBody(attempt: Attempt, resource: RemoteResource): Promise<void> {
+    const { sink, context, request } = this;
+    const { progress } = context;
+    const validation = request.range === undefined ? this.#validation : undefined;
+    const wantsProgress = progress.wants('download-progress');
+    const metadata = resource.metadata;
+    attempt.reading = true;
+    for await (const chunk of resource.body) {
+      const bytes = chunk.byteLength;
+      validation?.update(chunk);
+      const pending = sink.write(chunk);
+      if (pending) await pending;
+      this.#offset += bytes;
+      attempt.received += bytes;
+      progress.received(bytes);
+      // Bandwidth caps: a promise only when the budget says wait (the socket backs up meanwhile).
+      const paced = context.budget.takeBytes?.(this.#origin, bytes, attempt.signal);
+      if (paced) await paced;
+      if (wantsProgress) {
+        progress.emit('download-progress', {
+          id: this.#id,
+          url: this.#shownUrl,
+          bytes: this.#offset,
+          chunk: bytes,
+          ...(metadata.size === undefined ? {} : { total: metadata.size }),
         });
-        if (context.budget.hostSignal !== undefined && !signal.aborted) {
-          const said = hostSignalOf(error);
-          // The host that answered may be a mirror behind a virtual scheme: blame its own origin.
-          if (said !== undefined) context.budget.hostSignal(originOfError(error, origin), said);
-        }
-        // The resume-vs-restart rule. Irrevocable bytes (open(): the reader has them) allow
-        // only a resume that can be proven to continue them (a validator the adapter checks,
-        // or digests over the whole file); a restart from byte 0 would hand them out twice,
-        // so then the download fails with this error (the streamer resets its client).
-        const irrevocable = options.irrevocable?.() === true;
-        const resumable =
-          offset > 0 &&
-          !ValidationError.isInstance(error) &&
-          context.canResume(url) &&
-          (!irrevocable || resumeProvable(request, resource?.metadata ?? resumeFrom));
-        if (
-          !shouldRetry(error, resource, attempts, context.policy.maxAttempts) ||
-          (irrevocable && !resumable)
-        ) {
-          throw signal.aborted ? error : (resource?.finalError?.(error) ?? error);
-        }
-        if (resumable) {
-          resumeFrom = resource?.metadata ?? resumeFrom;
-          resumedBytes = offset;
-        } else if (offset > 0) {
-          await restart();
-        }
-        permit.release();
-        permit = undefined;
-        await sleep(backoffDelay(context.policy, attempts, error.retryAfterMs), signal);
-      } finally {
-        // A failed attempt is aborted, so the adapter stops whatever it still does;
-        // a successful one is only let go of (its body was read to the end).
-        if (failed) attempt.abort(attemptFailed);
-        else attempt.dispose();
-        endAttempt(attempt.signal);
       }
     }
-  } catch (thrown) {
-    failure = signal.aborted ? abortError(signal.reason, url) : toDownloadError(thrown, url);
-    await sink.abort(failure);
-    throw failure;
-  } finally {
-    permit?.release();
-    progress.ended(ok);
+    // Whatever the adapter: a body that ends short of what it announced was cut.
+    if (metadata.length !== undefined && attempt.received < metadata.length) {
+      throw new DownloadError(
+        `The body ended after ${attempt.received} of ${metadata.length} announced bytes`,
+        {
+          code: ErrorCodes.ProtocolError,
+          retryable: true,
+          url: this.url,
+          details: { expected: metadata.length, actual: attempt.received },
+        },
+      );
+    }
+  }
+
+  /** Checks the digests, commits the sink and builds the result. */
+  async #finish(attempt: Attempt, resource: RemoteResource): Promise<DownloadResult<C>> {
+    const { request } = this;
+    const digests = request.range === undefined ? this.#validation.finish() : {};
+    resource.onSettled?.({
+      ok: true,
+      bytes: attempt.received,
+      durationMs: Date.now() - attempt.started,
+    });
+    const path = await this.sink.commit();
+    this.#ok = true;
+    const result: Mutable<DownloadResult<C>> = {
+      context: request.context as C,
+      requestedUrl: this.#shownUrl,
+      url: resource.metadata.url,
+      size: this.#offset,
+      digests,
+      metadata: resource.metadata,
+      attempts: this.#attempts,
+      resumedBytes: this.#resumedBytes,
+      durationMs: Date.now() - this.#started,
+    };
+    if (path !== undefined) result.path = path;
+    return result;
+  }
+
+  /**
+   * Ends a failed attempt and returns why it failed when another attempt
+   * may follow; throws the download's final error otherwise.
+   */
+  #decideRetry(attempt: Attempt, thrown: unknown): DownloadError {
+    const { signal, context, url } = this;
+    try {
+      const error = signal.aborted ? abortError(signal.reason, url) : toDownloadError(thrown, url);
+      const resource = attempt.resource;
+      // A body the loop never took is freed here; one it read was returned by `for await`.
+      if (resource !== undefined && !attempt.reading) discardBody(resource.body);
+      resource?.onSettled?.({
+        ok: false,
+        error,
+        bytes: attempt.received,
+        durationMs: Date.now() - attempt.started,
+      });
+      if (context.budget.hostSignal !== undefined && !signal.aborted) {
+        const said = hostSignalOf(error);
+        // The host that answered may be a mirror behind a virtual scheme: blame its own origin.
+        if (said !== undefined) context.budget.hostSignal(originOfError(error, this.#origin), said);
+      }
+      // The resume-vs-restart rule. Irrevocable bytes (open(): the reader has them) allow
+      // only a resume that can be proven to continue them (a validator the adapter checks,
+      // or digests over the whole file); a restart from byte 0 would hand them out twice,
+      // so then the download fails with this error (the streamer resets its client).
+      if (
+        !shouldRetry(error, resource, this.#attempts, context.policy.maxAttempts) ||
+        (this.sink.irrevocable === true && !this.#canResumeHandedOut(error, resource))
+      ) {
+        throw signal.aborted ? error : (resource?.finalError?.(error) ?? error);
+      }
+      return error;
+    } finally {
+      attempt.end(true);
+    }
+  }
+
+  /** Whether bytes already handed out can be continued after `error`: resumed, provably the same file. */
+  #canResumeHandedOut(error: DownloadError, resource: RemoteResource | undefined): boolean {
+    return (
+      this.#offset > 0 &&
+      !ValidationError.isInstance(error) &&
+      this.context.canResume(this.url) &&
+      resumeProvable(this.request, resource?.metadata ?? this.#resumeFrom)
+    );
+  }
+
+  /** Resumes from the offset reached or restarts, then waits out the backoff without a permit. */
+  async #prepareRetry(error: DownloadError, resource: RemoteResource | undefined): Promise<void> {
+    const { context, url } = this;
+    if (this.#offset > 0) {
+      if (!ValidationError.isInstance(error) && context.canResume(url)) {
+        this.#resumeFrom = resource?.metadata ?? this.#resumeFrom;
+        this.#resumedBytes = this.#offset;
+      } else {
+        await this.#restart();
+      }
+    }
+    this.permit!.release();
+    this.permit = undefined;
+    await sleep(backoffDelay(context.policy, this.#attempts, error.retryAfterMs), this.signal);
+  }
+
+  /** Forgets every byte taken: the next attempt starts from the range's start. */
+  async #restart(): Promise<void> {
+    // Never from byte 0 once bytes are irrevocable (a remote that answered a resume from the
+    // start, new digests learnt mid-body): the download fails instead.
+    if (this.#offset > 0 && this.sink.irrevocable === true) {
+      throw cannotContinue(this.url, this.#offset, 'the remote would start again from byte 0');
+    }
+    this.#validation.reset();
+    await this.sink.restart();
+    this.#offset = 0;
+    this.#resumedBytes = 0;
+    this.#resumeFrom = undefined;
+  }
+
+  #ended(failure: DownloadError | undefined): void {
+    const { progress } = this.context;
+    progress.ended(this.#ok);
     if (progress.wants('download-end')) {
       progress.emit('download-end', {
-        id,
-        url: shownUrl,
-        ok,
-        bytes: offset,
-        attempts,
-        durationMs: Date.now() - started,
+        id: this.#id,
+        url: this.#shownUrl,
+        ok: this.#ok,
+        bytes: this.#offset,
+        attempts: this.#attempts,
+        durationMs: Date.now() - this.#started,
         ...(failure === undefined ? {} : { code: failure.code }),
       });
     }
   }
+}
 
-  async function restart(): Promise<void> {
-    // Never from byte 0 once bytes are irrevocable (a remote that answered a resume from the
-    // start, new digests learnt mid-body): the download fails instead.
-    if (offset > 0 && options.irrevocable?.()) {
-      throw cannotContinue(url, offset, 'the remote would start again from byte 0');
-    }
-    validation.reset();
-    await sink.restart();
-    offset = 0;
-    resumedBytes = 0;
-    resumeFrom = undefined;
+/**
+ * One attempt: the signal its open and body honour (aborted when the
+ * download is cancelled or the attempt fails) and its end, which the loop
+ * reports exactly once (see {@link OpenRequest.lifetime}). The attempt is its
+ * own listener on the download's signal, so it costs no closure.
+ */
+class Attempt implements AttemptLifetime {
+  readonly #controller = new AbortController();
+  readonly #parent: AbortSignal;
+  #ends: (() => void) | (() => void)[] | undefined;
+  #ended = false;
+  readonly started = Date.now();
+  /** What the open returned, once it did. */
+  resource: RemoteResource | undefined;
+  /** True once the loop took the body (it then gives it back itself). */
+  reading = false;
+  /** Bytes of this attempt's body taken. */
+  received = 0;
+
+  constructor(parent: AbortSignal) {
+    this.#parent = parent;
+    if (parent.aborted) this.#controller.abort(parent.reason);
+    else parent.addEventListener('abort', this);
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  handleEvent(): void {
+    this.#controller.abort(this.#parent.reason);
+  }
+
+  onEnd(fn: () => void): void {
+    const ends = this.#ends;
+    if (this.#ended) fn();
+    else if (ends === undefined) this.#ends = fn;
+    else if (typeof ends === 'function') this.#ends = [ends, fn];
+    else ends.push(fn);
+  }
+
+  /**
+   * A failed attempt is aborted first, so the adapter stops whatever it
+   * still does; a successful one is only let go of (its body was read to the
+   * end). Then what waited for the end runs.
+   */
+  end(failed: boolean): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#parent.removeEventListener('abort', this);
+    if (failed) this.#controller.abort(attemptFailed);
+    const ends = this.#ends;
+    this.#ends = undefined;
+    if (typeof ends === 'function') ends();
+    else if (ends !== undefined) for (const fn of ends) fn();
   }
 }
 

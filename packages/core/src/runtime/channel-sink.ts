@@ -1,3 +1,4 @@
+import type { RemoteMetadata } from '../contracts/remote-resource.js';
 import type { Sink } from './sink.js';
 
 interface Deferred {
@@ -20,12 +21,27 @@ export class ChannelSink implements Sink {
   #producer: Deferred | undefined;
   #consumer: Deferred | undefined;
   #handedOut = false;
+  #metadata: RemoteMetadata | undefined;
+  #gotMetadata: ((metadata: RemoteMetadata) => void) | undefined;
+  /** The first attempt's metadata, once it opened. */
+  readonly firstMetadata = new Promise<RemoteMetadata>((resolve) => (this.#gotMetadata = resolve));
 
   constructor(private readonly onReaderGone: (reason?: unknown) => void) {}
 
   /** True once the reader received a byte: from then on the download may resume, never restart. */
-  get handedOut(): boolean {
+  get irrevocable(): boolean {
     return this.#handedOut;
+  }
+
+  /** The latest attempt's metadata. */
+  get metadata(): RemoteMetadata | undefined {
+    return this.#metadata;
+  }
+
+  opened(metadata: RemoteMetadata): void {
+    this.#metadata = metadata;
+    this.#gotMetadata?.(metadata);
+    this.#gotMetadata = undefined;
   }
 
   write(chunk: Uint8Array): Promise<void> {

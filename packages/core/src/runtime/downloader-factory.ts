@@ -8,17 +8,16 @@ import type { FactoryConfig } from '../config/factory-config.js';
 import type { DownloadEvents } from '../contracts/progress.js';
 import type { Logger } from '../contracts/logger.js';
 import { composeOpen, type OpenFunction } from '../contracts/open-function.js';
-import type { RemoteMetadata } from '../contracts/remote-resource.js';
 import type { Session } from '../contracts/session.js';
 import { abortError, DownloadError } from '../errors/download-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
 import { linkedAbort } from '../util/linked-abort.js';
 import { originOf } from '../util/origin.js';
 import { VERSION } from '../util/version.js';
-import { runAttempts, type AttemptContext } from './attempt-loop.js';
+import { runDownload, type AttemptContext } from './attempt-loop.js';
 import { retryPolicy } from './backoff.js';
 import { ChannelSink } from './channel-sink.js';
-import { FileSink } from './file-sink.js';
+import { FileSink, FileSinkContext } from './file-sink.js';
 import { LifecycleGuard } from './lifecycle-guard.js';
 import type { AdmissionBudget, Permit } from '../contracts/admission-budget.js';
 import { localBudget } from './limiter.js';
@@ -62,6 +61,8 @@ class Factory implements DownloaderFactory {
   readonly #attempts: AttemptContext;
   readonly #scheduler: Scheduler;
   readonly #progress = new ProgressHub();
+  /** What this factory's file sinks learnt about the file system; never shared with another factory. */
+  readonly #files = new FileSinkContext();
   readonly #destroyer = new AbortController();
   readonly #inFlight = new Set<Promise<unknown>>();
   #closing: Promise<void> | undefined;
@@ -188,26 +189,18 @@ class Factory implements DownloaderFactory {
     link.signal.addEventListener('abort', () => void sink.abort(abortError(link.signal.reason)), {
       once: true,
     });
-    let latest: RemoteMetadata | undefined;
-    let gotMetadata: (metadata: RemoteMetadata) => void = () => {};
-    const opened = new Promise<RemoteMetadata>((resolve) => (gotMetadata = resolve));
     const result = this.#track(() =>
-      runAttempts(request, placed.url, sink, this.#attempts, {
-        signal: link.signal,
-        onMetadata: (metadata) => {
-          latest = metadata;
-          gotMetadata(metadata);
-        },
-        irrevocable: () => sink.handedOut,
-      }).finally(() => link.dispose()),
+      runDownload(request, placed.url, sink, this.#attempts, link.signal).finally(() =>
+        link.dispose(),
+      ),
     );
-    const first = await Promise.race([opened, result.then(() => undefined)]);
+    const first = await Promise.race([sink.firstMetadata, result.then(() => undefined)]);
     if (first === undefined)
       throw new DownloadError('The download ended before it opened', { code: ErrorCodes.Internal });
     result.catch(() => {});
     return {
       get metadata() {
-        return latest ?? first;
+        return sink.metadata ?? first;
       },
       body: sink.read(),
       result,
@@ -312,13 +305,25 @@ class Factory implements DownloaderFactory {
     // A batch's signal already follows the factory's lifetime: link only what is not.
     const owned = permit !== undefined && request.signal === undefined && signal !== undefined;
     const link = owned ? undefined : linkedAbort(signal, request.signal, this.#destroyer.signal);
-    const sink = sinkFor(request);
+    const sink = this.#sinkFor(request);
     return this.#track(() =>
-      runAttempts(request, placed.url, sink, this.#attempts, {
-        signal: link?.signal ?? signal!,
-        ...(permit === undefined ? {} : { permit }),
-      }).finally(() => link?.dispose()),
+      runDownload(
+        request,
+        placed.url,
+        sink,
+        this.#attempts,
+        link?.signal ?? signal!,
+        permit,
+      ).finally(() => link?.dispose()),
     );
+  }
+
+  #sinkFor(request: DownloadRequest<unknown>): Sink {
+    if (request.destination !== undefined) {
+      return new FileSink(request.destination, request.url, this.#files);
+    }
+    if (request.writable !== undefined) return new WritableSink(request.writable);
+    return discardSink;
   }
 
   #track<T>(work: () => Promise<T>): Promise<T> {
@@ -357,12 +362,6 @@ class Factory implements DownloaderFactory {
 
 function factoryClosed(): DownloadError {
   return new DownloadError('The factory is closed', { code: ErrorCodes.Closed });
-}
-
-function sinkFor(request: DownloadRequest<unknown>): Sink {
-  if (request.destination !== undefined) return new FileSink(request.destination, request.url);
-  if (request.writable !== undefined) return new WritableSink(request.writable);
-  return discardSink;
 }
 
 function schemeOf(url: URL): string {

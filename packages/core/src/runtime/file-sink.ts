@@ -8,6 +8,7 @@ import {
   writevSync,
 } from 'node:fs';
 import { mkdir, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { DownloadError } from '../errors/download-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
@@ -16,31 +17,70 @@ import type { Sink } from './sink.js';
 import { tempNameFor } from './temp-files.js';
 
 const FLUSH_BYTES = 256 * 1024;
-const knownDirs = new Set<string>();
 const KNOWN_DIRS_MAX = 1024;
 /** A file whose bytes all arrived before the first flush is written in one synchronous go… */
 const SMALL_FILE_BYTES = 64 * 1024;
 /**
  * …as long as that stays quick: a file system slower than 1 ms a file on
  * average over a window (network, busy disk), or one write that blocked for
- * 50 ms, ends it for the process. A window, because on a busy machine any
+ * 50 ms, ends it for the factory. A window, because on a busy machine any
  * single write may be preempted for a few milliseconds.
  */
 const SYNC_WINDOW = 64;
 const SYNC_AVERAGE_MS = 1;
 const SYNC_STALL_MS = 50;
-let syncWrites = true;
-let windowCount = 0;
-let windowMs = 0;
 
-function timedSync(ms: number): void {
-  windowMs += ms;
-  if (ms > SYNC_STALL_MS) syncWrites = false;
-  if (++windowCount < SYNC_WINDOW) return;
-  if (windowMs > SYNC_WINDOW * SYNC_AVERAGE_MS) syncWrites = false;
-  windowCount = 0;
-  windowMs = 0;
+/**
+ * What the file sinks of one factory learn about the file system as they
+ * write: whether small files may still be written synchronously, the
+ * folders known to exist, and the temp names handed out. The factory owns
+ * it, so one factory writing to a slow file system leaves every other
+ * factory's writes as they were.
+ */
+export class FileSinkContext {
+  #syncWrites = true;
+  #windowCount = 0;
+  #windowMs = 0;
+  readonly #knownDirs = new Set<string>();
+  readonly #random = randomBytes(3).toString('hex');
+  #counter = 0;
+
+  /** False for good once a synchronous write proved slow. */
+  get syncWrites(): boolean {
+    return this.#syncWrites;
+  }
+
+  /** Counts one synchronous write that took `ms`. */
+  timedSync(ms: number): void {
+    this.#windowMs += ms;
+    if (ms > SYNC_STALL_MS) this.#syncWrites = false;
+    if (++this.#windowCount < SYNC_WINDOW) return;
+    if (this.#windowMs > SYNC_WINDOW * SYNC_AVERAGE_MS) this.#syncWrites = false;
+    this.#windowCount = 0;
+    this.#windowMs = 0;
+  }
+
+  knowsDir(dir: string): boolean {
+    return this.#knownDirs.has(dir);
+  }
+
+  rememberDir(dir: string): void {
+    if (this.#knownDirs.size >= KNOWN_DIRS_MAX) this.#knownDirs.clear();
+    this.#knownDirs.add(dir);
+  }
+
+  forgetDir(dir: string): void {
+    this.#knownDirs.delete(dir);
+  }
+
+  /** A fresh temp path in `dir` for a destination named `name`. */
+  tempPath(dir: string, name: string): string {
+    return join(dir, tempNameFor(name, this.#random + (this.#counter++).toString(36)));
+  }
 }
+
+/** For sinks made outside a factory (the streamer's cache copy). */
+let sharedContext: FileSinkContext | undefined;
 
 /**
  * Writes into a temp file in the destination's folder and renames it into
@@ -59,14 +99,20 @@ export class FileSink implements Sink {
   #writing: Promise<void> | undefined;
   #failure: unknown;
 
+  readonly #files: FileSinkContext;
+
   /**
    * @param destination - where the file goes
    * @param url - what is downloaded there, named (redacted) in a `write-failed` error
+   * @param files - what the factory's sinks learnt about the file system
    */
   constructor(
     readonly destination: string,
     private readonly url?: string | URL,
-  ) {}
+    files?: FileSinkContext,
+  ) {
+    this.#files = files ?? (sharedContext ??= new FileSinkContext());
+  }
 
   write(chunk: Uint8Array): Promise<void> | void {
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
@@ -89,7 +135,7 @@ export class FileSink implements Sink {
   }
 
   async commit(): Promise<string> {
-    if (syncWrites && this.#handle === undefined && this.#writing === undefined) {
+    if (this.#files.syncWrites && this.#handle === undefined && this.#writing === undefined) {
       if (this.#failure !== undefined) throw this.#failure;
       if (this.#pendingBytes <= SMALL_FILE_BYTES) {
         const path = this.#commitSmall();
@@ -125,11 +171,11 @@ export class FileSink implements Sink {
     let temp: string | undefined;
     let fd: number | undefined;
     try {
-      if (!knownDirs.has(dir)) {
+      if (!this.#files.knowsDir(dir)) {
         makeDirSync(dir);
-        rememberDir(dir);
+        this.#files.rememberDir(dir);
       }
-      temp = this.#tempName(dir);
+      temp = this.#files.tempPath(dir, basename(this.destination));
       fd = openSync(temp, 'wx');
       if (this.#pendingBytes > 0) {
         checkWhole(writevSync(fd, this.#pending), this.#pendingBytes);
@@ -148,18 +194,13 @@ export class FileSink implements Sink {
       const code = (error as NodeJS.ErrnoException).code;
       // A vanished folder or a taken name: the asynchronous path retries those.
       if (code === 'ENOENT' || code === 'EEXIST') {
-        knownDirs.delete(dir);
+        this.#files.forgetDir(dir);
         return undefined;
       }
       throw writeFailed(error, this.destination, this.url);
     } finally {
-      timedSync(performance.now() - started);
+      this.#files.timedSync(performance.now() - started);
     }
-  }
-
-  /** A name that says who writes it (see `parseTempName`), so a later run can prove it stale. */
-  #tempName(dir: string): string {
-    return join(dir, tempNameFor(basename(this.destination)));
   }
 
   async abort(): Promise<void> {
@@ -183,9 +224,9 @@ export class FileSink implements Sink {
 
   async #open(): Promise<void> {
     const dir = dirname(this.destination);
-    if (!knownDirs.has(dir)) await makeDir(dir, this.destination, this.url);
+    if (!this.#files.knowsDir(dir)) await this.#makeDir(dir);
     for (let tries = 0; ; tries++) {
-      this.#tempPath = this.#tempName(dir);
+      this.#tempPath = this.#files.tempPath(dir, basename(this.destination));
       try {
         this.#handle = await open(this.#tempPath, 'wx');
         return;
@@ -198,11 +239,20 @@ export class FileSink implements Sink {
         // ENOENT: the folder was removed since we created it. EEXIST: another
         // process picked the same name. Either way, try again.
         if (code === 'ENOENT') {
-          knownDirs.delete(dir);
-          await makeDir(dir, this.destination, this.url);
+          this.#files.forgetDir(dir);
+          await this.#makeDir(dir);
         }
       }
     }
+  }
+
+  async #makeDir(dir: string): Promise<void> {
+    try {
+      await makeDir(dir);
+    } catch (error) {
+      throw writeFailed(error, this.destination, this.url);
+    }
+    this.#files.rememberDir(dir);
   }
 
   async #discard(): Promise<void> {
@@ -231,29 +281,25 @@ const MAX_NEW_FOLDERS = 64;
  * thread pool or the loop) where a parent exists but mkdir under it fails
  * with ENOENT, as in `/proc`. Finds the first existing ancestor with `stat`
  * (at most {@link MAX_NEW_FOLDERS} levels up), then makes each level below it.
+ * Throws the system error.
  */
-async function makeDir(dir: string, destination: string, url?: string | URL): Promise<void> {
-  try {
-    const missing: string[] = [];
-    for (let path = dir; ; path = parentOf(path, missing)) {
-      const info = await stat(path).catch((error: unknown) => {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-        return undefined;
-      });
-      if (info !== undefined) {
-        assertFolder(info.isDirectory(), path);
-        break;
-      }
+async function makeDir(dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let path = dir; ; path = parentOf(path, missing)) {
+    const info = await stat(path).catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      return undefined;
+    });
+    if (info !== undefined) {
+      assertFolder(info.isDirectory(), path);
+      break;
     }
-    for (const level of missing.reverse()) {
-      await mkdir(level).catch((error: unknown) => {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      });
-    }
-  } catch (error) {
-    throw writeFailed(error, destination, url);
   }
-  rememberDir(dir);
+  for (const level of missing.reverse()) {
+    await mkdir(level).catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    });
+  }
 }
 
 /** {@link makeDir} without the thread pool, for the small-file fast path; throws the system error. */
@@ -297,11 +343,6 @@ function assertFolder(isFolder: boolean, path: string): void {
     code: 'ENOTDIR',
     path,
   });
-}
-
-function rememberDir(dir: string): void {
-  if (knownDirs.size >= KNOWN_DIRS_MAX) knownDirs.clear();
-  knownDirs.add(dir);
 }
 
 /**

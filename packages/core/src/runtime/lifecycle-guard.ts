@@ -5,7 +5,6 @@ import type { RemoteResource } from '../contracts/remote-resource.js';
 import type { AdapterSession, Session, SessionContext } from '../contracts/session.js';
 import { abortError, DownloadError, toDownloadError } from '../errors/download-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
-import { onAttemptEnd } from './attempt-end.js';
 import { discardBody, guardedBody } from './guarded-body.js';
 
 /**
@@ -69,13 +68,14 @@ export class LifecycleGuard implements Session {
   }
 
   /**
-   * Opens through the adapter; the attempt counts as in flight until its body
-   * is over (read to the end, failed, given back or destroyed), its signal
-   * aborts, or the attempt loop ends the attempt, whichever comes first.
+   * Opens through the adapter; the open counts as in flight until its body
+   * is over (read to the end, failed, given back or destroyed) or its
+   * attempt ends (see {@link OpenRequest.lifetime}), which gives back a body
+   * still open. Without a lifetime, an abort of its signal ends it instead.
    */
   async open(request: OpenRequest): Promise<RemoteResource> {
     if (this.closed) throw closedError(this.adapter);
-    const { signal } = request;
+    const { signal, lifetime } = request;
     if (signal.aborted) throw abortError(signal.reason, request.url);
     const destroyed = this.#destroyer.signal;
     this.#inFlight++;
@@ -83,17 +83,16 @@ export class LifecycleGuard implements Session {
     const settle = () => {
       if (!counted) return;
       counted = false;
-      signal.removeEventListener('abort', settle);
+      if (lifetime === undefined) signal.removeEventListener('abort', settle);
       if (--this.#inFlight === 0) this.#idle?.();
     };
-    signal.addEventListener('abort', settle, { once: true });
+    if (lifetime === undefined) signal.addEventListener('abort', settle, { once: true });
     try {
       const session = this.#settled ?? (await this.session());
       const signals = [signal, destroyed];
       const resource = await raceAbort(this.protocol.open(session, request), signals);
       const body = guardedBody(resource.body, signals, settle);
-      // A wrapper may not have read this body to its end: the attempt's end frees it.
-      onAttemptEnd(signal, () => {
+      lifetime?.onEnd(() => {
         if (counted) discardBody(body);
       });
       return {

@@ -1,3 +1,5 @@
+import type { RemoteMetadata } from '../contracts/remote-resource.js';
+
 /**
  * Where the validated bytes of one download go. Every method is called by
  * the attempt loop only, one at a time.
@@ -11,6 +13,10 @@ export interface Sink {
   commit(): Promise<string | undefined>;
   /** The download failed or was cancelled: remove every trace. Idempotent. */
   abort(reason?: unknown): Promise<void>;
+  /** Told each attempt's metadata before its body is read (`open()` hands it to its caller). */
+  opened?(metadata: RemoteMetadata): void;
+  /** True once bytes reached someone who cannot take them back: a failure may then only resume, provably the same bytes, never restart. */
+  readonly irrevocable?: boolean;
 }
 
 /** A sink that only counts: for downloads that validate without keeping the bytes. */

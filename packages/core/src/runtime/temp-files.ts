@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { opendir, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -25,18 +25,15 @@ export interface TempName extends TempOwner {
   readonly name: string;
 }
 
-// One random part per process and a counter: unique names without a
-// random-number call per file.
 const OWNER_PART = `${HOST_TAG}-${process.pid}`;
-const PROCESS_PART = randomBytes(3).toString('hex');
-let counter = 0;
 
 /**
- * A fresh temp file name for a destination named `name`, written by this
+ * The temp file name for a destination named `name`, written by this
  * process: `.NAME.HOST-PID.UNIQUE.dl-part`, in the destination's folder.
+ * `unique` (lowercase letters and digits) tells this process's temps apart.
  */
-export function tempNameFor(name: string): string {
-  return `.${name}.${OWNER_PART}.${PROCESS_PART}${(counter++).toString(36)}${TEMP_SUFFIX}`;
+export function tempNameFor(name: string, unique: string): string {
+  return `.${name}.${OWNER_PART}.${unique}${TEMP_SUFFIX}`;
 }
 
 const TEMP_NAME = /^\.(.+)\.([0-9a-f]{8})-([1-9][0-9]{0,9})\.[0-9a-z]+\.dl-part$/;
