@@ -36,6 +36,8 @@ export async function runWorker(options: WorkerOptions, io: CliIo): Promise<numb
     },
     budget,
     chunks: options.chunks,
+    lockDuration: Math.max(1000, options.lockDuration),
+    stalledInterval: Math.min(30_000, Math.max(1000, options.lockDuration)),
     onChunk(chunk) {
       const parts = [`${chunk.ok - chunk.skipped} downloaded`];
       if (chunk.skipped > 0) parts.push(`${chunk.skipped} already valid`);

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import type { CliIo } from '../cli-io.js';
-import { wholeNumber } from '../option-parsers.js';
+import { seconds, wholeNumber } from '../option-parsers.js';
 import type { WorkerOptions } from './worker-options.js';
 
 /** `dl worker`, ready to add to the program; its action stores the exit status in `exit`. */
@@ -31,6 +31,14 @@ export function workerCommand(io: CliIo, exit: (code: number) => void): Command 
       new Option('--chunks <n>', 'chunks of 100 files run at once')
         .argParser(wholeNumber(1))
         .default(1),
+    )
+    .addOption(
+      new Option(
+        '--lock-duration <seconds>',
+        "how long a chunk stays locked without renewal: a dead worker's chunks are redone about this long after it died",
+      )
+        .argParser(seconds)
+        .default(30_000, '30'),
     )
     .addHelpText(
       'after',

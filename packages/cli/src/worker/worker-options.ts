@@ -8,4 +8,6 @@ export interface WorkerOptions {
   readonly total?: number;
   /** `--chunks N`: chunks run at once. */
   readonly chunks: number;
+  /** `--lock-duration S` in ms: a dead worker's chunks are redone this long after it stopped renewing. */
+  readonly lockDuration: number;
 }
