@@ -163,7 +163,7 @@ describe('dl get --queue and dl worker (a fleet on Redis)', () => {
   });
 
   it(
-    `4 workers, per-host 4: ${HTTP_FILES} HTTP + ${FTP_FILES} FTP files, each valid and reported once, never over 4 connections per server`,
+    `4 workers, per-host 4: ${HTTP_FILES} HTTP + ${FTP_FILES} FTP files, each valid and reported once, never over 4 transfers at once per server`,
     { timeout: FULL ? 900_000 : 300_000 },
     async () => {
       const web = await startCountingServer();
