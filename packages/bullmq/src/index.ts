@@ -5,7 +5,12 @@ export {
   type FleetProducerOptions,
   type FleetRunOptions,
 } from './producer.js';
-export { createFleetWorker, type FleetWorker, type FleetWorkerOptions } from './worker.js';
+export {
+  createFleetWorker,
+  type FleetWorker,
+  type FleetWorkerOptions,
+  type FleetChunkDone,
+} from './worker.js';
 export {
   FLEET_CHUNK_FAILED,
   type FleetOutcome,

@@ -46,6 +46,26 @@ export interface FleetWorkerOptions {
   readonly maxStalledCount?: number;
   /** A run's rebuilt factory is closed after this long without a chunk. @default 30000 */
   readonly idleFactoryMs?: number;
+  /** Told once per chunk this worker finished (not when it was handed back or threw): for a log line per chunk. */
+  readonly onChunk?: (chunk: FleetChunkDone) => void;
+}
+
+/** What {@link FleetWorkerOptions.onChunk} is told about a finished chunk. */
+export interface FleetChunkDone {
+  /** The BullMQ job id of the chunk. */
+  readonly id: string;
+  /** The run it belongs to. */
+  readonly run: string;
+  readonly files: number;
+  /** Downloaded (or, with `skipped`, already valid) files. */
+  readonly ok: number;
+  /** Of `ok`, files already valid at their destination. */
+  readonly skipped: number;
+  readonly failed: number;
+  /** Time the chunk took in this worker, ms. */
+  readonly ms: number;
+  /** How many times the chunk was started (BullMQ's `attemptsStarted`: more than 1 after a worker died or an attempt threw). */
+  readonly started: number;
 }
 
 /** A fleet worker: takes chunks from the queue until closed. */
@@ -180,6 +200,7 @@ export function createFleetWorker(options: FleetWorkerOptions): FleetWorker {
     // The run ended (its producer finished or gave up): nothing to do.
     if (factory === undefined) return { o: [], gone: true };
     running++;
+    const startedAt = Date.now();
     const abort = AbortSignal.any(
       signal === undefined ? [destroyer.signal] : [destroyer.signal, signal],
     );
@@ -219,6 +240,28 @@ export function createFleetWorker(options: FleetWorkerOptions): FleetWorker {
         }
       } finally {
         clearTimeout(timer);
+      }
+      if (options.onChunk !== undefined) {
+        let skipped = 0;
+        let failed = 0;
+        for (const outcome of all) {
+          if ('e' in outcome) failed++;
+          else if (outcome.r.skipped) skipped++;
+        }
+        try {
+          options.onChunk({
+            id: String(job.id),
+            run: runId,
+            files: all.length,
+            ok: all.length - failed,
+            skipped,
+            failed,
+            ms: Date.now() - startedAt,
+            started: Math.max(job.attemptsStarted, 1),
+          });
+        } catch {
+          // A listener's failure is not the chunk's.
+        }
       }
       return { o: all };
     } catch (error) {

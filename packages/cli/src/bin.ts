@@ -6,9 +6,11 @@ import { runCli } from './program.js';
 // summary printed); a second Ctrl-C means "now".
 const stop = new AbortController();
 let signals = 0;
+let urgentStop: (() => void) | undefined;
 const onSignal = (name: 'SIGINT' | 'SIGTERM') => {
   signals++;
-  if (signals > 1 && name === 'SIGINT') process.exit(ExitCodes.Interrupted);
+  if (signals > 1 && urgentStop !== undefined) urgentStop();
+  else if (signals > 1 && name === 'SIGINT') process.exit(ExitCodes.Interrupted);
   stop.abort(name);
 };
 process.on('SIGINT', () => onSignal('SIGINT'));
@@ -25,6 +27,7 @@ const code = await runCli(process.argv.slice(2), {
   stderr: process.stderr,
   cwd: process.cwd(),
   signal: stop.signal,
+  onUrgentStop: (handler) => (urgentStop = handler),
 });
 process.exitCode = code;
 // Everything was closed; exit rather than wait on a handle someone else forgot.

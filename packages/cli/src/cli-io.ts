@@ -19,4 +19,9 @@ export interface CliIo {
    * picks the exit status (130 or 143).
    */
   readonly signal?: AbortSignal;
+  /**
+   * Registers what to do on a second SIGINT or SIGTERM (`dl worker` hands
+   * its chunks back). Without a handler, a second SIGINT exits at once (130).
+   */
+  readonly onUrgentStop?: (handler: () => void) => void;
 }

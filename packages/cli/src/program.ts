@@ -4,6 +4,7 @@ import type { CliIo } from './cli-io.js';
 import { ExitCodes, UsageError } from './exit-codes.js';
 import { getCommand } from './get/get-command.js';
 import { serveCommand } from './serve/serve-command.js';
+import { workerCommand } from './worker/worker-command.js';
 import { VERSION } from './version.js';
 
 /**
@@ -29,6 +30,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     });
   program.addCommand(configure(getCommand(io, exit), io));
   program.addCommand(configure(serveCommand(io, exit), io));
+  program.addCommand(configure(workerCommand(io, exit), io));
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return status;

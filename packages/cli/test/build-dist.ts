@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 
 const packages = fileURLToPath(new URL('../../', import.meta.url));
 /** The packages the built `dl` loads at run time (its workspace dependencies and itself). */
-const BUILT = ['core', 'http', 'ftp', 'sftp', 'mirrorlist', 'cli'];
+const BUILT = ['core', 'http', 'ftp', 'sftp', 'mirrorlist', 'bullmq', 'cli'];
 
 /**
  * Vitest global setup: the tests run the BUILT `dl` as a child process, so

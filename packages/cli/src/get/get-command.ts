@@ -39,7 +39,12 @@ export function getCommand(io: CliIo, exit: (code: number) => void): Command {
       'check the whole manifest first; any bad line stops the run (exit 2)',
       false,
     )
-    .option('--no-progress', 'no live progress display, even on a terminal');
+    .option('--no-progress', 'no live progress display, even on a terminal')
+    .option(
+      '--queue <redis-url>',
+      'enqueue on a fleet of "dl worker"s (redis://HOST:PORT/DB) instead of downloading here; same output',
+    )
+    .option('--name <queue>', 'the fleet queue with --queue (default: dl)');
   return addTransferOptions(command)
     .addHelpText(
       'after',
@@ -57,7 +62,8 @@ Examples:
   dl get -i manifest.jsonl -o mirror/ -j 32 --per-host 4
   dl get --mirrorlist https://example.com/mirrorlist -i packages.txt -o repo/
   dl get --metalink https://example.com/file.iso.meta4 -o downloads/
-  generate-manifest | dl get -i - -o out --json > results.jsonl`,
+  generate-manifest | dl get -i - -o out --json > results.jsonl
+  dl get -i manifest.jsonl -o /shared/mirror --queue redis://redis:6379/0 --per-host 4`,
     )
     .action(async (urls: string[], options: GetOptions) => {
       exit(await runGet(urls, options, io));

@@ -13,4 +13,8 @@ export interface GetOptions extends TransferOptions {
   readonly quiet: boolean;
   readonly strict: boolean;
   readonly progress: boolean;
+  /** `--queue redis://…`: enqueue on a fleet of `dl worker`s instead of downloading here. */
+  readonly queue?: string;
+  /** `--name Q`: the fleet's queue. */
+  readonly name?: string;
 }

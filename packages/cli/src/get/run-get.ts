@@ -22,6 +22,7 @@ import { DestinationSet } from './destination-set.js';
 import { openManifestFile, type ManifestFile } from './manifest-file.js';
 import { metalinkEntries } from './metalink-entries.js';
 import { mirrorSetup } from '../transfer/mirror-setup.js';
+import { openFleetRun, type FleetRun } from './run-get-fleet.js';
 import { badRecord, entryPlanner, isBadRecord, type PlannedRequest } from './plan-entry.js';
 
 type Request = PlannedRequest;
@@ -147,7 +148,11 @@ export async function runGet(
   const tally = new Tally();
   let reporter: WarningReporter | undefined;
   let inputFailure: unknown;
+  let fleet: FleetRun | undefined;
   try {
+    // --queue: the same requests and records, but a fleet of `dl worker`s downloads.
+    if (options.queue !== undefined)
+      fleet = await openFleetRun({ ...options, queue: options.queue }, factory);
     if (options.input !== undefined) {
       manifest = await openManifestFile(options.input, io, options.strict);
     }
@@ -285,8 +290,15 @@ export async function runGet(
 
     if (!stop.signal.aborted) {
       try {
-        for await (const outcome of factory.downloadAll(requests(), { signal: stop.signal })) {
-          report(recordOf(outcome), { verified: outcome.context.verified });
+        if (fleet !== undefined) {
+          const refused = (record: FinishedRecord) => report(record, { invalid: true });
+          for await (const done of fleet.downloadAll(requests(), stop.signal, refused)) {
+            report(done.record, { verified: done.verified });
+          }
+        } else {
+          for await (const outcome of factory.downloadAll(requests(), { signal: stop.signal })) {
+            report(recordOf(outcome), { verified: outcome.context.verified });
+          }
         }
       } catch (error) {
         if (!stop.signal.aborted) inputFailure = error;
@@ -297,6 +309,7 @@ export async function runGet(
     if (stop.signal.aborted) tally.interrupted = signalName(stop.signal.reason);
     // Graceful when the run ended by itself (FTP says QUIT, pools drain); abrupt after a signal.
     await (stop.signal.aborted ? factory.destroy() : factory.close());
+    await fleet?.close();
     await manifest?.dispose();
     if (inputFailure !== undefined) {
       reporter?.notice(

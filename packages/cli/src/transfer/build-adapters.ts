@@ -36,16 +36,22 @@ export function buildAdapters(
 const REMOTE_FILES = { resume: true, transfersPerConnection: 1, metadataBeforeBody: true };
 
 // FTP and SFTP load their clients (basic-ftp, ssh2) only when a URL needs them.
-function lazyFtp(options: FtpAdapterOptions) {
+// The options hold secrets only by reference, so they are their own plain data.
+/** The `ftp` adapter, loaded when its first session opens (also the builder `dl worker` passes). */
+export function lazyFtp(options: FtpAdapterOptions) {
   return lazyAdapter(
     { name: 'ftp', schemes: ['ftp', 'ftps'], capabilities: REMOTE_FILES },
     async () => (await import('@dl/ftp')).ftp(options),
+    () => ({ ...options }),
   );
 }
 
-function lazySftp(options: SftpAdapterOptions) {
-  return lazyAdapter({ name: 'sftp', schemes: ['sftp'], capabilities: REMOTE_FILES }, async () =>
-    (await import('@dl/sftp')).sftp(options),
+/** The `sftp` adapter, loaded when its first session opens (also the builder `dl worker` passes). */
+export function lazySftp(options: SftpAdapterOptions) {
+  return lazyAdapter(
+    { name: 'sftp', schemes: ['sftp'], capabilities: REMOTE_FILES },
+    async () => (await import('@dl/sftp')).sftp(options),
+    () => ({ ...options }),
   );
 }
 

@@ -23,6 +23,8 @@ export function lazyAdapter(
   declared: Pick<ProtocolAdapter, 'name' | 'schemes' | 'capabilities'>,
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   load: () => Promise<ProtocolAdapter<any>>,
+  /** The options the real adapter's `toJSON()` would return (secrets by reference only), for `factory.toJSON()`. */
+  json?: () => unknown,
 ): ProtocolAdapter<LazySession> {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   let loading: Promise<ProtocolAdapter<any>> | undefined;
@@ -50,6 +52,7 @@ export function lazyAdapter(
       };
     },
     open: (lazy, request) => lazy.adapter.open(lazy.session, request),
+    ...(json === undefined ? {} : { toJSON: json }),
   };
 }
 
