@@ -183,7 +183,10 @@ describe('dl get --checksums', () => {
       cwd: dir,
     });
     expect(run.code, run.stderr).toBe(0);
-    const lines = run.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    const lines = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(lines[0]).toEqual({
       warning: {
         code: 'signature-not-verified',

@@ -39,7 +39,9 @@ export async function checksumEntries(
   const { cwd, outDir, factory, signal } = context;
   const source = urlOrPath(spec, cwd, false);
   if (!factory.supports(source)) {
-    throw new UsageError(`--checksums ${redactUrl(source)}: no adapter serves "${source.protocol}"`);
+    throw new UsageError(
+      `--checksums ${redactUrl(source)}: no adapter serves "${source.protocol}"`,
+    );
   }
   let base: URL | undefined;
   if (from !== undefined) {

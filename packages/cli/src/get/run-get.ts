@@ -299,8 +299,9 @@ export async function runGet(
         const planned = planLine(item, seen);
         tally.noteRead(undefined);
         if (isBadRecord(planned)) report(planned, { invalid: true });
-        else if (checksums!.check) report(await checkFile(planned, stop.signal), { verified: true });
-        else {
+        else if (checksums?.check === true) {
+          report(await checkFile(planned, stop.signal), { verified: true });
+        } else {
           const skip = skipped(planned);
           if (skip === false || !(await skip)) yield planned;
         }
