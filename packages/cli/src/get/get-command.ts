@@ -32,6 +32,12 @@ export function getCommand(io: CliIo, exit: (code: number) => void): Command {
       '--metalink <url|file>',
       'download every file a metalink describes, failing over across its URLs',
     )
+    .option(
+      '--checksums <url|file>',
+      'a SHA256SUMS-style list (GNU or BSD lines): download every file it names (from --from, or ' +
+        'the folder of a remote list) or, for a local list without --from, check the files under -o',
+    )
+    .option('--from <baseurl>', 'where the files of --checksums are downloaded from')
     .option('--json', 'print one JSON line per finished download, then a summary line', false)
     .option('-q, --quiet', 'print only failures and the summary', false)
     .option(
@@ -62,6 +68,8 @@ Examples:
   dl get -i manifest.jsonl -o mirror/ -j 32 --per-host 4
   dl get --mirrorlist https://example.com/mirrorlist -i packages.txt -o repo/
   dl get --metalink https://example.com/file.iso.meta4 -o downloads/
+  dl get --checksums https://example.com/release/SHA256SUMS -o release/
+  dl get --checksums SHA256SUMS                              (checks ./ against it)
   generate-manifest | dl get -i - -o out --json > results.jsonl
   dl get -i manifest.jsonl -o /shared/mirror --queue redis://redis:6379/0 --per-host 4`,
     )

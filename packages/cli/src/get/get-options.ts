@@ -9,6 +9,10 @@ export interface GetOptions extends TransferOptions {
   readonly outputFile?: string;
   readonly sha256?: string;
   readonly metalink?: string;
+  /** `--checksums FILE|URL`: a SHA256SUMS-style list to check or (with a base) download. */
+  readonly checksums?: string;
+  /** `--from BASEURL`: where the files of `--checksums` are downloaded from. */
+  readonly from?: string;
   readonly json: boolean;
   readonly quiet: boolean;
   readonly strict: boolean;

@@ -16,6 +16,8 @@ import { Tally } from '../output/tally.js';
 import { PendingWarnings, refusedWarning } from '../output/warning-record.js';
 import { SkipCheck } from '../skip-check.js';
 import { buildAdapters } from '../transfer/build-adapters.js';
+import { checkFile } from '../checksums/check-file.js';
+import { checksumEntries, type ChecksumEntries } from '../checksums/checksum-entries.js';
 import type { EntryContext } from './entry-context.js';
 import type { GetOptions } from './get-options.js';
 import { DestinationSet } from './destination-set.js';
@@ -37,8 +39,18 @@ export async function runGet(
   options: GetOptions,
   io: CliIo,
 ): Promise<number> {
-  if (urls.length === 0 && options.input === undefined && options.metalink === undefined) {
-    throw new UsageError('nothing to download: give URLs, -i MANIFEST (- for stdin) or --metalink');
+  if (
+    urls.length === 0 &&
+    options.input === undefined &&
+    options.metalink === undefined &&
+    options.checksums === undefined
+  ) {
+    throw new UsageError(
+      'nothing to download: give URLs, -i MANIFEST (- for stdin), --metalink or --checksums',
+    );
+  }
+  if (options.from !== undefined && options.checksums === undefined) {
+    throw new UsageError('--from applies to --checksums');
   }
   if (options.sha256 !== undefined) {
     if (urls.length !== 1 || options.input !== undefined) {
@@ -51,7 +63,12 @@ export async function runGet(
   }
   const { outputFile } = options;
   if (outputFile !== undefined) {
-    if (urls.length !== 1 || options.input !== undefined || options.metalink !== undefined) {
+    if (
+      urls.length !== 1 ||
+      options.input !== undefined ||
+      options.metalink !== undefined ||
+      options.checksums !== undefined
+    ) {
       throw new UsageError('-O FILE applies to exactly one URL given on the command line');
     }
     if (options.output !== undefined) {
@@ -141,6 +158,7 @@ export async function runGet(
 
   let manifest: ManifestFile | undefined;
   let metalink: ManifestEntry[] = [];
+  let checksums: ChecksumEntries | undefined;
   const stop = new AbortController();
   const onSignal = () => stop.abort(io.signal?.reason);
   if (io.signal?.aborted) onSignal();
@@ -170,6 +188,15 @@ export async function runGet(
           `--metalink: ${redactText((error as Error).message ?? String(error))}`,
         );
       }
+    }
+    if (options.checksums !== undefined) {
+      checksums = await checksumEntries(options.checksums, options.from, {
+        cwd: io.cwd,
+        outDir,
+        factory,
+        signal: stop.signal,
+        warn: warnings.add,
+      });
     }
     reporter = createReporter(
       { io, tally, stats: () => factory.stats(), quiet: options.quiet },
@@ -207,10 +234,11 @@ export async function runGet(
       return duplicate(planned, seen) ?? planned;
     };
 
-    if (options.strict && manifest !== undefined) {
+    if (options.strict && (manifest !== undefined || checksums !== undefined)) {
       let bad = 0;
       const seen = new DestinationSet();
-      for await (const item of readManifest(manifest.open(), readOptions)) {
+      const lines = manifest === undefined ? [] : readManifest(manifest.open(), readOptions);
+      for await (const item of chain(checksums?.items ?? [], lines)) {
         const planned = planLine(item, seen);
         if (!isBadRecord(planned)) continue;
         bad++;
@@ -268,6 +296,17 @@ export async function runGet(
         const bad = isBadRecord(planned) ? planned : duplicate(planned, seen);
         if (bad !== undefined) report(bad, { invalid: true });
         else if (!isBadRecord(planned)) {
+          const skip = skipped(planned);
+          if (skip === false || !(await skip)) yield planned;
+        }
+      }
+      for (const item of checksums?.items ?? []) {
+        const planned = planLine(item, seen);
+        tally.noteRead(undefined);
+        if (isBadRecord(planned)) report(planned, { invalid: true });
+        else if (checksums?.check === true) {
+          report(await checkFile(planned, stop.signal), { verified: true });
+        } else {
           const skip = skipped(planned);
           if (skip === false || !(await skip)) yield planned;
         }
@@ -351,6 +390,10 @@ function recordOf(outcome: DownloadOutcome<EntryContext>): FinishedRecord {
   }
   if (context.line !== undefined) record.line = context.line;
   return record;
+}
+
+async function* chain<T>(...lists: (Iterable<T> | AsyncIterable<T>)[]): AsyncGenerator<T> {
+  for (const list of lists) yield* list;
 }
 
 function isHttp(url: URL): boolean {

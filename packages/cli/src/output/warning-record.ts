@@ -5,7 +5,10 @@ import type { RefusedEntries } from '@dl/mirrorlist';
  * output a `dl: warning: …` line on stderr, with `--json` a
  * `{"warning": {...}}` line on stdout.
  */
-export interface WarningRecord {
+export type WarningRecord = RefusedWarning | UnverifiedSignatureWarning;
+
+/** Entries of a remote mirror list or metalink were refused; the others are used. */
+export interface RefusedWarning {
   /** Stable: `mirror-entries-refused` (entries of a remote list or metalink were not used). */
   readonly code: 'mirror-entries-refused';
   readonly message: string;
@@ -19,8 +22,16 @@ export interface WarningRecord {
   readonly refused: RefusedEntries['refused'];
 }
 
+/** A `--checksums` list was PGP clear-signed: its text was read, its signature not verified. */
+export interface UnverifiedSignatureWarning {
+  readonly code: 'signature-not-verified';
+  readonly message: string;
+  /** The list's URL, redacted. */
+  readonly list: string;
+}
+
 /** The warning for entries of a remote list that were refused. */
-export function refusedWarning(refusal: RefusedEntries): WarningRecord {
+export function refusedWarning(refusal: RefusedEntries): RefusedWarning {
   const first = refusal.refused[0];
   const entries = refusal.count === 1 ? '1 entry' : `${refusal.count} entries`;
   const example =
