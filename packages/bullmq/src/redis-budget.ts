@@ -40,7 +40,9 @@ const WAIT_OUT: RedisOptions = {
 interface Scripts {
   dlAcquire(
     ...args: (string | number)[]
-  ): Promise<[granted: number, pausedMs: number, limit: number, nextStepMs: number, reason: string]>;
+  ): Promise<
+    [granted: number, pausedMs: number, limit: number, nextStepMs: number, reason: string]
+  >;
   dlRelease(...args: (string | number)[]): Promise<number>;
   dlRenew(...args: (string | number)[]): Promise<number>;
   dlSignal(
@@ -273,7 +275,13 @@ class RedisBudget implements AdmissionBudget {
             reason: signal.reason,
           });
           this.#init.report?.('host-throttled', {
-            ...this.#describe(origin, configured, now)!,
+            // Undefined when the signal neither paused nor lowered anything (a limit of 1, no pause).
+            ...(this.#describe(origin, configured, now) ?? {
+              origin,
+              limit,
+              configuredLimit: configured,
+              reason,
+            }),
             pauseMs: thisPauseMs,
             hinted,
           });
@@ -394,11 +402,11 @@ class RedisBudget implements AdmissionBudget {
       } finally {
         this.#asking -= batch.length;
       }
-      const [granted, pausedMs, now, nextStepMs, reason] = reply;
-      if (pausedMs > 0 || now < limit) {
+      const [granted, pausedMs, fleetLimit, nextStepMs, reason] = reply;
+      if (pausedMs > 0 || fleetLimit < limit) {
         const at = Date.now();
         this.#heard(origin, {
-          limit: now,
+          limit: fleetLimit,
           nextStepAt: nextStepMs >= 0 ? at + nextStepMs : undefined,
           pausedUntil: at + pausedMs,
           reason,
@@ -522,32 +530,35 @@ class RedisBudget implements AdmissionBudget {
    */
   #watchRecovery(origin: string, gen: number, inMs: number): void {
     clearTimeout(this.#recoveries.get(origin));
-    const timer = setTimeout(() => {
-      this.#recoveries.delete(origin);
-      if (this.#closed !== undefined) return;
-      const configured = this.#init.limitFor(origin);
-      this.#scripts
-        .dlRecovered(
-          this.#key('pause', origin),
-          this.#key('limit', origin),
-          configured,
-          this.#settings.quietMs,
-          gen,
-        )
-        .then(
-          (left) => {
-            if (left < 0 || this.#closed !== undefined || this.#recoveries.has(origin)) return;
-            if (left > 0) return this.#watchRecovery(origin, gen, left);
-            this.#throttles.delete(origin);
-            this.#init.report?.('host-recovered', { origin, limit: configured });
-            for (const listener of this.#listeners) listener();
-          },
-          (error: unknown) => {
-            this.#trouble(error);
-            this.#watchRecovery(origin, gen, this.#settings.quietMs);
-          },
-        );
-    }, Math.max(0, inMs) + 10);
+    const timer = setTimeout(
+      () => {
+        this.#recoveries.delete(origin);
+        if (this.#closed !== undefined) return;
+        const configured = this.#init.limitFor(origin);
+        this.#scripts
+          .dlRecovered(
+            this.#key('pause', origin),
+            this.#key('limit', origin),
+            configured,
+            this.#settings.quietMs,
+            gen,
+          )
+          .then(
+            (left) => {
+              if (left < 0 || this.#closed !== undefined || this.#recoveries.has(origin)) return;
+              if (left > 0) return this.#watchRecovery(origin, gen, left);
+              this.#throttles.delete(origin);
+              this.#init.report?.('host-recovered', { origin, limit: configured });
+              for (const listener of this.#listeners) listener();
+            },
+            (error: unknown) => {
+              this.#trouble(error);
+              this.#watchRecovery(origin, gen, this.#settings.quietMs);
+            },
+          );
+      },
+      Math.max(0, inMs) + 10,
+    );
     timer.unref();
     this.#recoveries.set(origin, timer);
   }

@@ -33,8 +33,7 @@ async function startServer(
     samples.push({ at: Date.now(), inFlight });
     res.on('close', () => inFlight--);
     if (answer?.(req, res, samples.length - 1) === true) return;
-    const send = () =>
-      res.writeHead(200, { 'content-length': String(BODY.length) }).end(BODY);
+    const send = () => res.writeHead(200, { 'content-length': String(BODY.length) }).end(BODY);
     if (delayMs > 0) setTimeout(send, delayMs);
     else send();
   });
@@ -45,7 +44,8 @@ async function startServer(
   return {
     samples,
     origin,
-    urls: (n: number, tag: string) => Array.from({ length: n }, (_, i) => `${origin}/${tag}/${String(i)}`),
+    urls: (n: number, tag: string) =>
+      Array.from({ length: n }, (_, i) => `${origin}/${tag}/${String(i)}`),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -81,9 +81,10 @@ function runMember(config: Record<string, unknown>): Promise<Report> {
     buffer += chunk;
     let newline;
     while ((newline = buffer.indexOf('\n')) >= 0) {
-      const line = JSON.parse(buffer.slice(0, newline)) as Done & Omit<Report, 'done'> & {
-        finished?: boolean;
-      };
+      const line = JSON.parse(buffer.slice(0, newline)) as Done &
+        Omit<Report, 'done'> & {
+          finished?: boolean;
+        };
       buffer = buffer.slice(newline + 1);
       if (line.finished === true) final = line;
       else done.push({ origin: line.origin, bytes: line.bytes, at: line.at });
