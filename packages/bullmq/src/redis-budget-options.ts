@@ -13,7 +13,8 @@ export interface RedisBudgetOptions {
   readonly connection: Redis | string | RedisOptions;
   /**
    * Prefix of every key and channel: `{prefix}:lease:{origin}`,
-   * `{prefix}:pause:{origin}`, `{prefix}:released`. Workers that share a
+   * `{prefix}:pause:{origin}`, `{prefix}:limit:{origin}`, `{prefix}:rate`,
+   * `{prefix}:rate:{origin}`, `{prefix}:released`. Workers that share a
    * budget use the same prefix.
    * @default 'dl'
    */
@@ -38,6 +39,13 @@ export interface RedisBudgetOptions {
    * @default 100
    */
   readonly pollMs?: number;
+  /**
+   * A quiet period: after a host signal lowered an origin's limit for the
+   * fleet (halved, never below 1), the limit climbs back one step per this
+   * long without a signal, counted from the end of the pause.
+   * @default 5000
+   */
+  readonly quietMs?: number;
   /** Where diagnostics go (Redis trouble, leases added back). @default a logger that drops everything */
   readonly logger?: Logger;
 }

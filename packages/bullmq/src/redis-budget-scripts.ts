@@ -15,28 +15,57 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 `;
 
 /**
+ * The origin's limit now: the configured one, or the lowered one of
+ * `{prefix}:limit:{origin}` (a hash: `limit`, `step`, `gen`, `reason`) plus
+ * one per quiet period since `step` (when its pause ended), never above the
+ * configured one. Sets `limit`, and `nextStep`: ms until it climbs again
+ * (-1 when at the configured limit).
+ */
+const LIMIT = `
+local limit = configured
+local nextStep = -1
+local reason = ''
+local h = redis.call('HMGET', limitKey, 'limit', 'step', 'reason')
+if h[1] then
+  local since = now - tonumber(h[2])
+  local climbed = 0
+  if since >= 0 then climbed = math.floor(since / quiet) end
+  limit = math.min(configured, tonumber(h[1]) + climbed)
+  if limit < configured then
+    if since < 0 then nextStep = quiet - since else nextStep = quiet - since % quiet end
+  end
+  reason = h[3] or ''
+end
+`;
+
+/**
  * Grants as many of the offered leases as the origin has room for.
- * KEYS: lease set, pause key. ARGV: limit, lease ms, lease ids...
- * Returns `{granted, pausedForMs}`: while the origin is paused nothing is
- * granted and the pause's remaining time is returned.
+ * KEYS: lease set, pause key, limit key. ARGV: configured limit, lease ms,
+ * quiet ms, lease ids...
+ * Returns `{granted, pausedForMs, limit, nextStepMs, reason}`: while the
+ * origin is paused nothing is granted and the pause's remaining time is
+ * returned; `limit` is the origin's limit now (lowered after a signal).
  */
 export const ACQUIRE = `
-local paused = redis.call('PTTL', KEYS[2])
-if paused > 0 then return {0, paused} end
 ${NOW}
+local configured = tonumber(ARGV[1])
+local quiet = tonumber(ARGV[3])
+local limitKey = KEYS[3]
+${LIMIT}
+local paused = redis.call('PTTL', KEYS[2])
+if paused > 0 then return {0, paused, limit, nextStep, reason} end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-local limit = tonumber(ARGV[1])
 local lease = tonumber(ARGV[2])
 local held = redis.call('ZCARD', KEYS[1])
 local granted = 0
-for i = 3, #ARGV do
+for i = 4, #ARGV do
   if held >= limit then break end
   redis.call('ZADD', KEYS[1], now + lease, ARGV[i])
   held = held + 1
   granted = granted + 1
 end
 if granted > 0 then redis.call('PEXPIRE', KEYS[1], lease) end
-return {granted, 0}
+return {granted, 0, limit, nextStep, reason}
 `;
 
 /**
@@ -78,18 +107,25 @@ return late
 
 /**
  * A host asked for less load: pauses new leases for its origin, keeping the
- * longer of the existing and the new pause.
- * KEYS: pause key, refused-burst counter, throttle streak.
+ * longer of the existing and the new pause, and lowers the origin's limit
+ * fleet-wide: halved (never below 1) when the origin was not paused already
+ * (the signals of one burst are one signal), climbing back one step per
+ * quiet period counted from the end of the pause.
+ * KEYS: pause key, refused-burst counter, throttle streak, limit key.
  * ARGV: kind (`throttled`|`refused`), pause ms (-1: none given), burst size,
- * burst window ms, refused pause ms, streak base ms, streak max ms, jitter factor.
- * Returns the pause now in force (ms), 0 when none was set.
+ * burst window ms, refused pause ms, streak base ms, streak max ms, jitter
+ * factor, configured limit, quiet ms, reason.
+ * Returns `{counted, pauseInForceMs, limit, gen, pauseMs}`: `counted` 0 for a
+ * refusal below the burst (nothing changed); `gen` numbers the origin's
+ * signals (the process that sent the last one reports the recovery);
+ * `pauseMs` is this signal's own pause.
  */
 export const SIGNAL = `
 local ms = tonumber(ARGV[2])
 if ARGV[1] == 'refused' then
   local n = redis.call('INCR', KEYS[2])
   if n == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[4]) end
-  if n < tonumber(ARGV[3]) then return 0 end
+  if n < tonumber(ARGV[3]) then return {0, 0, 0, 0, 0} end
   redis.call('DEL', KEYS[2])
   ms = tonumber(ARGV[5])
 elseif ms < 0 then
@@ -98,9 +134,42 @@ elseif ms < 0 then
   ms = math.min(tonumber(ARGV[6]) * 2 ^ (n - 1), tonumber(ARGV[7]))
   ms = math.floor(ms * tonumber(ARGV[8]))
 end
-if ms <= 0 then return 0 end
 local current = redis.call('PTTL', KEYS[1])
-if current >= ms then return current end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ms)
-return ms
+local wasPaused = current > 0
+if current < 0 then current = 0 end
+if ms > current then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ms)
+  current = ms
+end
+${NOW}
+local configured = tonumber(ARGV[9])
+local quiet = tonumber(ARGV[10])
+local limitKey = KEYS[4]
+${LIMIT}
+if not wasPaused then limit = math.max(1, math.floor(limit / 2)) end
+local gen = redis.call('HINCRBY', limitKey, 'gen', 1)
+redis.call('HSET', limitKey, 'limit', limit, 'step', now + current, 'reason', ARGV[11])
+redis.call('PEXPIRE', limitKey, current + (configured - limit + 1) * quiet)
+return {1, current, limit, gen, ms}
+`;
+
+/**
+ * Whether the origin is back at its configured limit, for the process that
+ * sent its last signal.
+ * KEYS: pause key, limit key. ARGV: configured limit, quiet ms, gen.
+ * Returns -1 when another signal came since `gen` (its sender reports), 0
+ * when recovered, else the ms until it should be.
+ */
+export const RECOVERED = `
+${NOW}
+local configured = tonumber(ARGV[1])
+local quiet = tonumber(ARGV[2])
+local limitKey = KEYS[2]
+local gen = redis.call('HGET', limitKey, 'gen')
+if gen and gen ~= ARGV[3] then return -1 end
+${LIMIT}
+local paused = redis.call('PTTL', KEYS[1])
+if paused > 0 then return paused + (configured - limit) * quiet end
+if limit >= configured then return 0 end
+return nextStep + (configured - limit - 1) * quiet
 `;

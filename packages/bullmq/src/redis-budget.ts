@@ -7,16 +7,19 @@ import {
   type BudgetInit,
   type BudgetProvider,
   type HostSignal,
+  type HostThrottle,
   type Logger,
   type Permit,
 } from '@dl/core';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { RedisBudgetOptions } from './redis-budget-options.js';
-import { ACQUIRE, RELEASE, RENEW, SIGNAL } from './redis-budget-scripts.js';
+import { ACQUIRE, RECOVERED, RELEASE, RENEW, SIGNAL } from './redis-budget-scripts.js';
+import { FleetRate, TAKE_RATE } from './redis-rate.js';
 
 const DEFAULT_LEASE_MS = 10_000;
 const DEFAULT_RENEW_EVERY_MS = 2_500;
 const DEFAULT_POLL_MS = 100;
+const DEFAULT_QUIET_MS = 5_000;
 /** Refused or reset connections within {@link REFUSED_WINDOW_MS} that pause a host. */
 const REFUSED_BURST = 3;
 const REFUSED_WINDOW_MS = 5_000;
@@ -35,10 +38,27 @@ const WAIT_OUT: RedisOptions = {
 };
 
 interface Scripts {
-  dlAcquire(...args: (string | number)[]): Promise<[number, number]>;
+  dlAcquire(
+    ...args: (string | number)[]
+  ): Promise<
+    [granted: number, pausedMs: number, limit: number, nextStepMs: number, reason: string]
+  >;
   dlRelease(...args: (string | number)[]): Promise<number>;
   dlRenew(...args: (string | number)[]): Promise<number>;
-  dlSignal(...args: (string | number)[]): Promise<number>;
+  dlSignal(
+    ...args: (string | number)[]
+  ): Promise<[counted: number, pausedMs: number, limit: number, gen: number, pauseMs: number]>;
+  dlRecovered(...args: (string | number)[]): Promise<number>;
+  dlTakeRate(...args: (string | number)[]): Promise<number>;
+}
+
+/** What this process last heard of an origin the fleet is being gentle with. */
+interface Throttle {
+  /** The limit when heard, and (local clock) when it climbs next; undefined when at the configured limit. */
+  limit: number;
+  nextStepAt: number | undefined;
+  pausedUntil: number;
+  reason: string;
 }
 
 interface Waiter {
@@ -75,7 +95,8 @@ export function redisBudget(options: RedisBudgetOptions): BudgetProvider {
   const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
   const renewEveryMs = options.renewEveryMs ?? DEFAULT_RENEW_EVERY_MS;
   const pollMs = options.pollMs ?? DEFAULT_POLL_MS;
-  for (const [name, value] of Object.entries({ leaseMs, renewEveryMs, pollMs })) {
+  const quietMs = options.quietMs ?? DEFAULT_QUIET_MS;
+  for (const [name, value] of Object.entries({ leaseMs, renewEveryMs, pollMs, quietMs })) {
     if (!Number.isInteger(value) || value <= 0) {
       throw new DownloadError(`redisBudget: ${name} must be a positive integer`, {
         code: ErrorCodes.InvalidRequest,
@@ -94,6 +115,7 @@ export function redisBudget(options: RedisBudgetOptions): BudgetProvider {
       leaseMs,
       renewEveryMs,
       pollMs,
+      quietMs,
       logger: options.logger,
     });
 }
@@ -104,6 +126,7 @@ interface Settings {
   readonly leaseMs: number;
   readonly renewEveryMs: number;
   readonly pollMs: number;
+  readonly quietMs: number;
   readonly logger: Logger | undefined;
 }
 
@@ -131,6 +154,10 @@ class RedisBudget implements AdmissionBudget {
   #renewing: Promise<void> | undefined;
   #closed: Promise<void> | undefined;
   #lastTrouble = 0;
+  readonly #rate: FleetRate;
+  readonly #throttles = new Map<string, Throttle>();
+  /** Per origin: the timer of the recovery check this process owns (it sent the last signal). */
+  readonly #recoveries = new Map<string, NodeJS.Timeout>();
 
   constructor(init: BudgetInit, settings: Settings) {
     this.total = init.total;
@@ -138,10 +165,12 @@ class RedisBudget implements AdmissionBudget {
     this.#settings = settings;
     this.#channel = `${settings.prefix}:released`;
     this.#redis = connect(settings.connection);
-    this.#redis.defineCommand('dlAcquire', { numberOfKeys: 2, lua: ACQUIRE });
+    this.#redis.defineCommand('dlAcquire', { numberOfKeys: 3, lua: ACQUIRE });
     this.#redis.defineCommand('dlRelease', { numberOfKeys: 1, lua: RELEASE });
     this.#redis.defineCommand('dlRenew', { lua: RENEW });
-    this.#redis.defineCommand('dlSignal', { numberOfKeys: 3, lua: SIGNAL });
+    this.#redis.defineCommand('dlSignal', { numberOfKeys: 4, lua: SIGNAL });
+    this.#redis.defineCommand('dlRecovered', { numberOfKeys: 2, lua: RECOVERED });
+    this.#redis.defineCommand('dlTakeRate', { numberOfKeys: 1, lua: TAKE_RATE });
     this.#scripts = this.#redis as unknown as Scripts;
     this.#redis.on('error', (error: unknown) => this.#trouble(error));
     // Back after an outage: renew at once rather than at the next tick.
@@ -154,6 +183,20 @@ class RedisBudget implements AdmissionBudget {
     this.#subscriber.subscribe(this.#channel).catch((error: unknown) => this.#trouble(error));
     this.#renewTimer = setInterval(() => this.#renew(), settings.renewEveryMs);
     this.#renewTimer.unref();
+    this.#rate = new FleetRate({
+      prefix: settings.prefix,
+      rate: init.rate,
+      ratePerHost: init.ratePerHost,
+      take: (key, rate, burstMs, bytes) =>
+        this.#scripts.dlTakeRate(key, rate, burstMs.toFixed(3), bytes),
+      retryMs: () => this.#jittered(),
+      trouble: (error) => this.#trouble(error),
+    });
+  }
+
+  /** Calls to Redis for the bandwidth caps so far (diagnostics). */
+  get rateCalls(): number {
+    return this.#rate.calls;
   }
 
   get active(): number {
@@ -188,16 +231,20 @@ class RedisBudget implements AdmissionBudget {
 
   hostSignal(origin: string, signal: HostSignal): void {
     if (this.#closed !== undefined || !this.#isHost(origin)) return;
-    const pauseMs =
-      signal.kind === 'throttled' && signal.retryAfterMs !== undefined
-        ? Math.min(Math.max(0, Math.round(signal.retryAfterMs)), MAX_PAUSE_MS)
-        : -1;
+    const hinted = signal.kind === 'throttled' && signal.retryAfterMs !== undefined;
+    const pauseMs = hinted
+      ? Math.min(Math.max(0, Math.round(signal.retryAfterMs!)), MAX_PAUSE_MS)
+      : -1;
     const jitter = 0.8 + Math.random() * 0.4;
+    const configured = this.#init.limitFor(origin);
+    const reason =
+      signal.kind === 'refused' ? `${signal.reason} ×${String(REFUSED_BURST)}` : signal.reason;
     this.#scripts
       .dlSignal(
         this.#key('pause', origin),
         this.#key('refused', origin),
         this.#key('throttled', origin),
+        this.#key('limit', origin),
         signal.kind,
         pauseMs,
         REFUSED_BURST,
@@ -206,19 +253,58 @@ class RedisBudget implements AdmissionBudget {
         THROTTLE_BASE_MS,
         THROTTLE_MAX_MS,
         jitter.toFixed(3),
+        configured,
+        this.#settings.quietMs,
+        reason,
       )
       .then(
-        (pausedMs) => {
-          if (pausedMs > 0) {
-            this.#settings.logger?.info('host paused for the fleet', {
+        ([counted, pausedMs, limit, gen, thisPauseMs]) => {
+          if (counted === 0 || this.#closed !== undefined) return;
+          const now = Date.now();
+          const { quietMs } = this.#settings;
+          this.#heard(origin, {
+            limit,
+            nextStepAt: limit < configured ? now + pausedMs + quietMs : undefined,
+            pausedUntil: now + pausedMs,
+            reason,
+          });
+          this.#settings.logger?.info('host paused for the fleet', {
+            origin,
+            pausedMs,
+            limit,
+            reason: signal.reason,
+          });
+          this.#init.report?.('host-throttled', {
+            // Undefined when the signal neither paused nor lowered anything (a limit of 1, no pause).
+            ...(this.#describe(origin, configured, now) ?? {
               origin,
-              pausedMs,
-              reason: signal.reason,
-            });
-          }
+              limit,
+              configuredLimit: configured,
+              reason,
+            }),
+            pauseMs: thisPauseMs,
+            hinted,
+          });
+          this.#watchRecovery(origin, gen, pausedMs + (configured - limit) * quietMs);
         },
         (error: unknown) => this.#trouble(error),
       );
+  }
+
+  /** The origins this process heard are paused or under a lowered limit (as of its last call about them). */
+  throttledHosts(): readonly HostThrottle[] {
+    const out: HostThrottle[] = [];
+    const now = Date.now();
+    for (const origin of [...this.#throttles.keys()]) {
+      const described = this.#describe(origin, this.#init.limitFor(origin), now);
+      if (described === undefined) this.#throttles.delete(origin);
+      else out.push(described);
+    }
+    return out;
+  }
+
+  takeBytes(origin: string, bytes: number, signal: AbortSignal): Promise<void> | undefined {
+    return this.#rate.takeBytes(origin, bytes, signal);
   }
 
   close(): Promise<void> {
@@ -228,6 +314,9 @@ class RedisBudget implements AdmissionBudget {
 
   async #shutdown(): Promise<void> {
     clearInterval(this.#renewTimer);
+    this.#rate.close();
+    for (const timer of this.#recoveries.values()) clearTimeout(timer);
+    this.#recoveries.clear();
     const running: Promise<void>[] = [];
     for (const line of this.#lines.values()) {
       for (const waiter of line.queue.splice(0)) {
@@ -295,13 +384,15 @@ class RedisBudget implements AdmissionBudget {
       const batch = queue.slice(0, room);
       const ids = batch.map(() => `${this.#process}:${String(++this.#sequence)}`);
       this.#asking += batch.length;
-      let reply: [number, number];
+      let reply: Awaited<ReturnType<Scripts['dlAcquire']>>;
       try {
         reply = await this.#scripts.dlAcquire(
           this.#key('lease', origin),
           this.#key('pause', origin),
+          this.#key('limit', origin),
           limit,
           this.#settings.leaseMs,
+          this.#settings.quietMs,
           ...ids,
         );
       } catch (error) {
@@ -311,7 +402,18 @@ class RedisBudget implements AdmissionBudget {
       } finally {
         this.#asking -= batch.length;
       }
-      const [granted, pausedMs] = reply;
+      const [granted, pausedMs, fleetLimit, nextStepMs, reason] = reply;
+      if (pausedMs > 0 || fleetLimit < limit) {
+        const at = Date.now();
+        this.#heard(origin, {
+          limit: fleetLimit,
+          nextStepAt: nextStepMs >= 0 ? at + nextStepMs : undefined,
+          pausedUntil: at + pausedMs,
+          reason,
+        });
+      } else {
+        this.#throttles.delete(origin);
+      }
       for (let i = 0; i < granted; i++) {
         this.#hand(line, batch[i]!, this.#grant(origin, ids[i]));
       }
@@ -393,6 +495,72 @@ class RedisBudget implements AdmissionBudget {
       .finally(() => {
         this.#renewing = undefined;
       });
+  }
+
+  #heard(origin: string, throttle: Throttle): void {
+    if (!this.#throttles.has(origin) && this.#throttles.size >= 256) this.throttledHosts();
+    this.#throttles.set(origin, throttle);
+  }
+
+  /** What this process knows of `origin`'s throttle at `now`, extrapolated; undefined when over. */
+  #describe(origin: string, configured: number, now: number): HostThrottle | undefined {
+    const throttle = this.#throttles.get(origin);
+    if (throttle === undefined) return undefined;
+    let { limit } = throttle;
+    const { nextStepAt } = throttle;
+    if (nextStepAt !== undefined && now >= nextStepAt) {
+      limit += 1 + Math.floor((now - nextStepAt) / this.#settings.quietMs);
+    }
+    limit = Math.min(limit, configured);
+    const paused = throttle.pausedUntil > now;
+    if (!paused && limit >= configured) return undefined;
+    return {
+      origin,
+      limit,
+      configuredLimit: configured,
+      reason: throttle.reason,
+      ...(paused ? { pausedUntil: throttle.pausedUntil } : {}),
+    };
+  }
+
+  /**
+   * This process sent `origin`'s latest signal (`gen`): it checks, when the
+   * limit should be back, that it is, and reports the recovery. A later
+   * signal from another process hands that duty to it.
+   */
+  #watchRecovery(origin: string, gen: number, inMs: number): void {
+    clearTimeout(this.#recoveries.get(origin));
+    const timer = setTimeout(
+      () => {
+        this.#recoveries.delete(origin);
+        if (this.#closed !== undefined) return;
+        const configured = this.#init.limitFor(origin);
+        this.#scripts
+          .dlRecovered(
+            this.#key('pause', origin),
+            this.#key('limit', origin),
+            configured,
+            this.#settings.quietMs,
+            gen,
+          )
+          .then(
+            (left) => {
+              if (left < 0 || this.#closed !== undefined || this.#recoveries.has(origin)) return;
+              if (left > 0) return this.#watchRecovery(origin, gen, left);
+              this.#throttles.delete(origin);
+              this.#init.report?.('host-recovered', { origin, limit: configured });
+              for (const listener of this.#listeners) listener();
+            },
+            (error: unknown) => {
+              this.#trouble(error);
+              this.#watchRecovery(origin, gen, this.#settings.quietMs);
+            },
+          );
+      },
+      Math.max(0, inMs) + 10,
+    );
+    timer.unref();
+    this.#recoveries.set(origin, timer);
   }
 
   /** Sleeps until `ms` passed or something it waits for happened (a release; close ends any sleep). */
