@@ -3,8 +3,9 @@
 // budget. It imports the BUILT packages (a child has no TypeScript runner);
 // the test builds them first when they are stale.
 //
-// argv[2]: JSON { redisUrl, urls, total, perHost, member, leaseMs?, renewEveryMs? }
-// stdout: one JSON line per outcome ({ done, ok }), then { finished, ok, failed }.
+// argv[2]: JSON { redisUrl, urls, total, perHost, member, leaseMs?, renewEveryMs?, gate? }
+// stdout: { ready } once started, one JSON line per outcome ({ done, ok }), then
+// { finished, ok, failed }. With `gate`, it starts downloading only after a line on stdin.
 import { Writable } from 'node:stream';
 import { createDownloaderFactory } from '@dl/core';
 import { http } from '@dl/http';
@@ -33,6 +34,12 @@ function* requests() {
   for (const url of config.urls) {
     yield { url, writable: discard(), headers: { 'x-member': String(config.member) } };
   }
+}
+
+process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
+if (config.gate === true) {
+  await new Promise((resolve) => process.stdin.once('data', resolve));
+  process.stdin.pause();
 }
 
 let done = 0;
