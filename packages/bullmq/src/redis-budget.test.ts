@@ -58,6 +58,10 @@ async function startCountingServer(
 
 interface Member {
   readonly child: ChildProcess;
+  /** True once the process has started (its imports done, its factory built). */
+  ready(): boolean;
+  /** With `gate: true` in its config: lets it start downloading. */
+  go(): void;
   /** Outcomes so far. */
   done(): number;
   /** Resolves with the final report, rejects when the process exits without one. */
@@ -67,8 +71,9 @@ interface Member {
 function spawnMember(config: Record<string, unknown>): Member {
   const child = spawn(process.execPath, [MEMBER, JSON.stringify(config)], {
     cwd: fileURLToPath(new URL('..', import.meta.url)),
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
+  let ready = false;
   let done = 0;
   let stderr = '';
   let report: { ok: number; failed: string[] } | undefined;
@@ -78,13 +83,15 @@ function spawnMember(config: Record<string, unknown>): Member {
     let newline;
     while ((newline = buffer.indexOf('\n')) >= 0) {
       const line = JSON.parse(buffer.slice(0, newline)) as {
+        ready?: boolean;
         done?: number;
         finished?: boolean;
         ok: number;
         failed: string[];
       };
       buffer = buffer.slice(newline + 1);
-      if (line.finished === true) report = { ok: line.ok, failed: line.failed };
+      if (line.ready === true) ready = true;
+      else if (line.finished === true) report = { ok: line.ok, failed: line.failed };
       else done = line.done ?? done;
     }
   });
@@ -96,7 +103,13 @@ function spawnMember(config: Record<string, unknown>): Member {
     });
   });
   finished.catch(() => undefined);
-  return { child, done: () => done, finished };
+  return {
+    child,
+    ready: () => ready,
+    go: () => void child.stdin.end('go\n'),
+    done: () => done,
+    finished,
+  };
 }
 
 const init = (total = 8): BudgetInit => ({ total, perHost: PER_HOST, limitFor: () => PER_HOST });
@@ -357,8 +370,16 @@ describe('redisBudget through a Redis outage', () => {
           total: 8,
           perHost: PER_HOST,
           member,
+          gate: true,
         }),
       );
+      // Node's start and the imports of the built packages take seconds on a loaded machine:
+      // the members start downloading together once all are up, so the outage is mid-run.
+      await Promise.race([
+        waitFor(() => members.every((m) => m.ready()), { timeoutMs: 30_000 }),
+        ...members.map((m) => m.finished),
+      ]);
+      for (const m of members) m.go();
       await waitFor(() => members.every((m) => m.done() >= 10), { timeoutMs: 10_000 });
       // A transfer of this process to another host holds its permit through the outage.
       const logger = capturingLogger();

@@ -217,8 +217,11 @@ describe('dl get', () => {
       `.a.bin.${foreign}-${dead}.k3${TEMP_SUFFIX}`,
     ];
     for (const name of [stale, ...kept]) await writeFile(join(out, 'pkgs', name), 'partial');
-    const run = await runDl(['get', web.url('/pkgs/a.bin'), '-o', out, '--json'], {
+    // A manifest line keeps the URL's path under -o (a URL on the command line is
+    // saved under its file name alone), so the temps sit beside out/pkgs/a.bin.
+    const run = await runDl(['get', '-i', '-', '-o', out, '--json'], {
       cwd: dir,
+      stdin: `${web.url('/pkgs/a.bin')}\n`,
     });
     expect(run.code, run.stderr).toBe(0);
     expect((await readdir(join(out, 'pkgs'))).sort()).toEqual(['a.bin', ...kept].sort());

@@ -70,20 +70,42 @@ async function startOrigin(
   return origin;
 }
 
-/** Runs `dl` under /usr/bin/time -v: exit code, wall time, peak RSS of the dl process. */
+/**
+ * Runs `dl --json` under /usr/bin/time -v: exit code, wall time, peak RSS of the dl process,
+ * and when its last file's record arrived (dl wrote it once the file was read, checked and
+ * in place), so a rate can be measured without dl's exit.
+ */
 function timedDl(
   args: string[],
   cwd: string,
-): Promise<{ code: number | null; ms: number; exited: number; rssKb: number; stderr: string }> {
+): Promise<{
+  code: number | null;
+  ms: number;
+  exited: number;
+  lastRecordAt: number;
+  rssKb: number;
+  stderr: string;
+}> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
-    const child = spawn('/usr/bin/time', ['-v', process.execPath, DL_BIN, ...args], {
+    const child = spawn('/usr/bin/time', ['-v', process.execPath, DL_BIN, ...args, '--json'], {
       cwd,
       env: { ...process.env, NO_COLOR: '1' },
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
+    let stdout = '';
+    let lastRecordAt = NaN;
     child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    child.stdout.setEncoding('utf8').on('data', (text: string) => {
+      stdout += text;
+      const lines = stdout.split('\n');
+      stdout = lines.pop()!;
+      for (const line of lines) {
+        const record = JSON.parse(line) as Record<string, unknown>;
+        if (!('summary' in record) && !('warning' in record)) lastRecordAt = Date.now();
+      }
+    });
     child.once('error', reject);
     child.once('close', (code) => {
       const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
@@ -91,6 +113,7 @@ function timedDl(
         code,
         ms: Date.now() - started,
         exited: Date.now(),
+        lastRecordAt,
         rssKb: rss ? Number(rss[1]) : NaN,
         stderr,
       });
@@ -129,13 +152,14 @@ describe('polite to every host (dl)', () => {
       );
       expect(run.code, run.stderr).toBe(0);
       expect(await readdir(join(dir, 'out-rate', 'r'))).toHaveLength(20);
-      // From the first request the server saw to the exit of dl (the server's own view of a
-      // response's end only says the kernel took the bytes, not that dl read them).
+      // The transfer window: from the first request the server saw to dl's record of its last
+      // file (the server's own view of a response's end only says the kernel took the bytes,
+      // not that dl read them); dl's start and exit, slow on a loaded machine, are not in it.
       const first = Math.min(...origin.spans.map((s) => s.start));
-      const last = run.exited;
+      const last = run.lastRecordAt;
       const rate = (20 * 2 * MiB) / ((last - first) / 1000);
       console.log(
-        `limit-rate 2M: ${(rate / MiB).toFixed(3)} MiB/s over ${last - first} ms (run ${run.ms} ms), peak RSS ${(run.rssKb / 1024).toFixed(0)} MiB`,
+        `limit-rate 2M: ${(rate / MiB).toFixed(3)} MiB/s over ${last - first} ms (run ${run.ms} ms, exit ${run.exited - last} ms after the last record), peak RSS ${(run.rssKb / 1024).toFixed(0)} MiB`,
       );
       expect(rate / (2 * MiB)).toBeGreaterThan(0.9);
       expect(rate / (2 * MiB)).toBeLessThan(1.1);
@@ -162,10 +186,12 @@ describe('polite to every host (dl)', () => {
       expect(run.code, run.stderr).toBe(0);
       // 8 MiB per host at 1 MiB/s each, side by side: about 8 s, so about 2 MiB/s together
       // (a total cap of 1 MiB/s would take 16 s; no cap, well under 1 s).
+      // Over the transfer window (first request seen server-side to dl's record of its last
+      // file), not to dl's exit: CPU starvation at start and exit is no part of the rate.
       const first = Math.min(...[one, two].flatMap((o) => o.spans.map((s) => s.start)));
-      const rate = (16 * MiB) / ((run.exited - first) / 1000);
+      const rate = (16 * MiB) / ((run.lastRecordAt - first) / 1000);
       console.log(
-        `limit-rate-per-host 1M, two hosts: ${(rate / MiB).toFixed(3)} MiB/s together over ${run.exited - first} ms`,
+        `limit-rate-per-host 1M, two hosts: ${(rate / MiB).toFixed(3)} MiB/s together over ${run.lastRecordAt - first} ms (exit ${run.exited - run.lastRecordAt} ms later)`,
       );
       expect(rate / (2 * MiB)).toBeGreaterThan(0.9);
       expect(rate / (2 * MiB)).toBeLessThan(1.1);
@@ -215,13 +241,15 @@ describe('polite to every host (dl)', () => {
     try {
       await waitFor(() => /listening on (\S+)/.test(server.output().stdout), { timeoutMs: 20_000 });
       const base = /listening on (\S+)/.exec(server.output().stdout)![1]!;
-      const started = Date.now();
       const replies = await Promise.all(
         paths.map(
           (path, i) =>
             new Promise<{ status: number; ok: boolean; retryAfter?: string; ms: number }>(
               (resolve) => {
+                const started = Date.now();
                 const req = request(`${base}/p/${i}.bin`, { agent: false }, (res) => {
+                  // Time to the response headers: a 503, or the upstream's answer once admitted.
+                  const headersMs = Date.now() - started;
                   const chunks: Buffer[] = [];
                   res.on('data', (c: Buffer) => chunks.push(c));
                   res.on('end', () =>
@@ -229,7 +257,7 @@ describe('polite to every host (dl)', () => {
                       status: res.statusCode!,
                       ok: sha256(Buffer.concat(chunks)) === sha256(files(path)!),
                       retryAfter: res.headers['retry-after'],
-                      ms: Date.now() - started,
+                      ms: headersMs,
                     }),
                   );
                 });
@@ -242,7 +270,7 @@ describe('polite to every host (dl)', () => {
       const served = replies.filter((r) => r.status === 200);
       const refused = replies.filter((r) => r.status === 503);
       console.log(
-        `serve: ${served.length} served, ${refused.length} refused (503), upstream peak ${origin.peakRequests} requests / ${origin.peakSockets} sockets, slowest client ${Math.max(...replies.map((r) => r.ms))} ms`,
+        `serve: ${served.length} served, ${refused.length} refused (503), upstream peak ${origin.peakRequests} requests / ${origin.peakSockets} sockets, slowest response headers ${Math.max(...replies.map((r) => r.ms))} ms`,
       );
       expect(served.length + refused.length).toBe(500);
       expect(served.every((r) => r.ok)).toBe(true);
@@ -251,8 +279,11 @@ describe('polite to every host (dl)', () => {
       expect(refused.length).toBeGreaterThan(0);
       expect(origin.peakRequests).toBeLessThanOrEqual(8);
       expect(origin.peakSockets).toBeLessThanOrEqual(8);
-      // Nobody waits past the queue time (2 s), plus one transfer and slack for 500 sockets on 2 cores.
-      expect(Math.max(...replies.map((r) => r.ms))).toBeLessThan(5000);
+      // Nobody hangs: each client has its response headers (the file's, or a 503 with
+      // Retry-After) within the queue time (--upstream-wait 2), plus one upstream answer
+      // (40 ms here) and slack for 500 connections on a loaded 2-core machine (3 s). Not the
+      // total wall time: the bodies of the served files come after, at whatever pace the CPU allows.
+      expect(Math.max(...replies.map((r) => r.ms))).toBeLessThanOrEqual(2000 + 3000);
     } finally {
       server.child.kill('SIGTERM');
       await server.done;

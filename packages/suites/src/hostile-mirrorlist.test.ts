@@ -326,7 +326,16 @@ describe('hostile mirror lists and metalinks', () => {
       { cwd: dir },
     );
     expect(good.code, good.stderr).toBe(0);
-    const { records } = jsonLines(good.stdout);
+    const { records, warnings } = jsonLines(good.stdout);
+    // The refused file: entry is reported once, as a warning line (not a file's record).
+    expect(warnings).toEqual([
+      expect.objectContaining({
+        code: 'mirror-entries-refused',
+        set: 'metalink',
+        count: 1,
+        refused: [expect.objectContaining({ entry: expect.stringMatching(/^file:/) })],
+      }),
+    ]);
     expect(records).toHaveLength(1);
     expect(records[0]).toMatchObject({ ok: true, url: expect.stringMatching(/^mirror:|^http:/) });
     expect(sha256(await readFile(join(dir, 'out-cli', 'a.bin')))).toBe(digest);

@@ -18,6 +18,11 @@ export interface HttpFault {
   readonly stallMs?: number;
   /** Body bytes sent before the stall; the stall happens before the headers when absent. */
   readonly stallAfter?: number;
+  /**
+   * Hold the response before the headers until this promise settles (the test
+   * releases it when it is ready); a request that goes away meanwhile is dropped.
+   */
+  readonly holdUntil?: Promise<unknown>;
   /** Flip the byte at this absolute offset of the file (when it is in the bytes sent). */
   readonly corruptAt?: number;
   /**

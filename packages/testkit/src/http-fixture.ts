@@ -145,6 +145,7 @@ export async function startHttpFixture(options: HttpFixtureOptions = {}): Promis
     });
     const stop = ended.signal;
 
+    if (fault?.holdUntil !== undefined && !(await held(fault.holdUntil, stop))) return;
     if (fault?.stallMs !== undefined && fault.stallAfter === undefined) {
       if (!(await pause(fault.stallMs, stop))) return;
     }
@@ -343,6 +344,27 @@ function write(res: ServerResponse, chunk: Uint8Array): Promise<boolean> {
 }
 
 /** Waits `ms`; false when `signal` ended the wait. */
+/** Waits until `until` settles; false when `signal` (the request gone, the fixture stopping) comes first. */
+async function held(until: Promise<unknown>, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return false;
+  let onAbort = () => {};
+  const aborted = new Promise<false>((resolve) => {
+    onAbort = () => resolve(false);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([
+      until.then(
+        () => true,
+        () => true,
+      ),
+      aborted,
+    ]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
 async function pause(ms: number, signal: AbortSignal): Promise<boolean> {
   try {
     await sleep(ms, undefined, { signal });

@@ -4,9 +4,10 @@
 // the test builds them first when they are stale.
 //
 // argv[2]: JSON { redisUrl, urls, total, perHost, member, leaseMs?, renewEveryMs?,
-//   quietMs?, rate?, ratePerHost? }
-// stdout: one JSON line per outcome ({ done, ok, origin, bytes, at }), then
-// { finished, ok, failed, rateCalls }.
+//   quietMs?, rate?, ratePerHost?, gate? }
+// stdout: { ready } once started, one JSON line per outcome ({ done, ok, origin, bytes, at }),
+// then { finished, ok, failed, rateCalls }. With `gate`, it starts downloading only after a
+// line on stdin.
 import { Writable } from 'node:stream';
 import { createDownloaderFactory } from '@dl/core';
 import { http } from '@dl/http';
@@ -44,6 +45,12 @@ function* requests() {
   for (const url of config.urls) {
     yield { url, writable: discard(), headers: { 'x-member': String(config.member) } };
   }
+}
+
+process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
+if (config.gate === true) {
+  await new Promise((resolve) => process.stdin.once('data', resolve));
+  process.stdin.pause();
 }
 
 let done = 0;

@@ -43,11 +43,16 @@ const upstreamGets = (path: string) =>
 
 describe('single-flight fan-out', () => {
   it('20 identical concurrent requests cause one upstream transfer, and each client gets the whole file', async () => {
-    upstream.fault('/a.bin', { stallMs: 300 });
+    // The upstream answers only once all 20 requests are in the streamer (each
+    // joins or starts the flight as it is handed over), however slow the machine.
+    let release!: () => void;
+    upstream.fault('/a.bin', { holdUntil: new Promise<void>((resolve) => (release = resolve)) });
+    const before = server.received();
     const outcomes = server.nextOutcomes(20);
-    const results = await Promise.all(
-      Array.from({ length: 20 }, () => fetchRaw(server.url('/a.bin'))),
-    );
+    const pending = Promise.all(Array.from({ length: 20 }, () => fetchRaw(server.url('/a.bin'))));
+    await waitFor(() => server.received() - before >= 20, 20_000);
+    release();
+    const results = await pending;
     expect(upstreamGets('/a.bin')).toBe(1);
     for (const got of results) {
       expect(got.status).toBe(200);

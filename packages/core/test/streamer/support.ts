@@ -19,6 +19,8 @@ export interface StreamerServer {
   readonly outcomes: StreamOutcome[];
   /** Resolves with the next `n` outcomes (counting from now). */
   nextOutcomes(n: number): Promise<StreamOutcome[]>;
+  /** Requests handed to the streamer so far (a GET without admission joins or starts its flight at once). */
+  received(): number;
   stop(): Promise<void>;
 }
 
@@ -33,12 +35,14 @@ export async function startStreamerServer(
   const outcomes: StreamOutcome[] = [];
   const waiting: { count: number; resolve: (o: StreamOutcome[]) => void; from: number }[] = [];
   const sockets = new Set<import('node:net').Socket>();
+  let received = 0;
   const server: Server = createServer((req, res) => {
     const target = targetFor(new URL(req.url ?? '/', 'http://x').pathname);
     if (target === undefined) {
       res.writeHead(404).end();
       return;
     }
+    received++;
     void streamer.handle(req, res, target).then((outcome) => {
       outcomes.push(outcome);
       for (const w of [...waiting]) {
@@ -62,6 +66,7 @@ export async function startStreamerServer(
     nextOutcomes(n) {
       return new Promise((resolve) => waiting.push({ count: n, resolve, from: outcomes.length }));
     },
+    received: () => received,
     async stop() {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
