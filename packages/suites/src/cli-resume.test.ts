@@ -134,7 +134,8 @@ describe('dl get resumes across runs (SIGINT, kill -9)', () => {
       ]);
       const { run, transferred } = await secondRun(protocol, url, out);
       expect(run.code, run.stderr).toBe(0);
-      figures[`${protocol} resumed`] = `${transferred} (${((100 * transferred) / SIZE).toFixed(1)} %)`;
+      figures[`${protocol} resumed`] =
+        `${transferred} (${((100 * transferred) / SIZE).toFixed(1)} %)`;
       expect(transferred).toBeLessThanOrEqual(0.55 * SIZE);
       expect(await sha256OfFile(join(out, name))).toBe(sha256(data));
       expect(await readdir(out)).toEqual([name]);
@@ -151,7 +152,8 @@ describe('dl get resumes across runs (SIGINT, kill -9)', () => {
       await serve(protocol, name, changed, 1_700_000_100);
       const { run, transferred } = await secondRun(protocol, url, out);
       expect(run.code, run.stderr).toBe(0);
-      figures[`${protocol} changed`] = `${transferred} (${((100 * transferred) / SIZE).toFixed(1)} %)`;
+      figures[`${protocol} changed`] =
+        `${transferred} (${((100 * transferred) / SIZE).toFixed(1)} %)`;
       expect(transferred).toBeGreaterThanOrEqual(SIZE);
       expect(await sha256OfFile(join(out, name))).toBe(sha256(changed));
       expect(await readdir(out)).toEqual([name]);

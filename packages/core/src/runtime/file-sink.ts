@@ -302,7 +302,8 @@ export class FileSink implements Sink {
   async #keep(reason: unknown): Promise<boolean> {
     const request = this.request;
     const threshold = this.#files.keepPartialBytes;
-    if (request === undefined || threshold === 0 || ValidationError.isInstance(reason)) return false;
+    if (request === undefined || threshold === 0 || ValidationError.isInstance(reason))
+      return false;
     await this.#writing;
     if (this.#written + this.#pendingBytes < threshold) return false;
     if (this.#failure !== undefined || this.#handle === undefined) return false;
