@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { close, createReadStream, open, opendirSync, read, statSync, unlinkSync } from 'node:fs';
+import { close, createReadStream, open, opendirSync, read, statSync } from 'node:fs';
 import { sep } from 'node:path';
-import { isStaleTemp, parseTempName, TEMP_SUFFIX, type Digests } from '@dl/core';
+import { isStaleTemp, parseTempName, settleStaleTemp, TEMP_SUFFIX, type Digests } from '@dl/core';
 
 /** What a destination is expected to hold. */
 export interface Expected {
@@ -49,6 +49,9 @@ const MAX_DEPTH = 64;
  * process is gone (see `isStaleTemp` of `@dl/core`). Each is removed when
  * the destination it was for is checked, that is just before this run
  * writes it; temps of live processes and of other machines are left alone.
+ * A stale temp with a resume record (a download past the kept-partial
+ * threshold, killed) is adopted instead of removed (`settleStaleTemp` of
+ * `@dl/core`), so that the download resumes it.
  */
 export class SkipCheck {
   readonly #root: string;
@@ -94,9 +97,10 @@ export class SkipCheck {
     const temps = this.#stale.get(path);
     if (temps === undefined) return;
     this.#stale.delete(path);
+    const name = path.slice(path.lastIndexOf(sep) + 1);
     for (const temp of temps) {
       try {
-        unlinkSync(temp);
+        settleStaleTemp(temp, name);
       } catch {
         // Gone already, or not ours to remove after all: the run goes on.
       }

@@ -62,10 +62,18 @@ export {
   isLocalOwnerDead,
   isStaleTemp,
   removeStaleTemps,
+  settleStaleTemp,
   type TempName,
   type TempOwner,
   type StaleTempOptions,
 } from './runtime/temp-files.js';
+export {
+  RESUME_SUFFIX,
+  DEFAULT_KEEP_PARTIAL_BYTES,
+  keptPaths,
+  readRecord as readResumeRecord,
+  type ResumeRecord,
+} from './runtime/resume-store.js';
 export { fileAdapter, type FileAdapterOptions } from './adapters/file-adapter.js';
 export { VERSION } from './util/version.js';
 export type { FactoryConfig, FactoryBuilders } from './config/factory-config.js';

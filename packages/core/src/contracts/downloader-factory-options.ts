@@ -26,6 +26,19 @@ export interface DownloaderFactoryOptions {
   readonly interceptors?: readonly OpenInterceptor[];
   /** Appended to `dl/<version>` in the identification adapters send. @default '' */
   readonly userAgent?: string;
+  /**
+   * A download to a `destination` that is interrupted (cancelled, SIGINT, a
+   * failure after its retries) with at least this many bytes on disk, and a
+   * validator to prove a resume by (ETag, Last-Modified/MDTM/mtime, or
+   * expected digests), is kept as `.NAME.dl-resume` with a record
+   * (`.NAME.dl-resume.json`) instead of being removed; the next download of
+   * the same request to the same destination resumes it. Past this size a
+   * live temp file also gets a record (`TEMP.json`), so that after a
+   * `kill -9` stale-temp cleanup (`removeStaleTemps`) adopts it. 0 keeps
+   * nothing and never looks for kept partials.
+   * @default 1048576 (1 MiB)
+   */
+  readonly keepPartialBytes?: number;
   /** Where diagnostics go. @default a logger that drops everything */
   readonly logger?: Logger;
 }

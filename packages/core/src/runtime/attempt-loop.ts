@@ -103,6 +103,9 @@ class DownloadRun<C> {
     }
     let failure: DownloadError | undefined;
     try {
+      if (this.sink.resume !== undefined && this.request.range === undefined) {
+        await this.#resumeKept(this.sink.resume.bind(this.sink));
+      }
       for (;;) {
         this.#attempts++;
         this.permit ??= await this.context.budget.acquire(this.#origin, this.signal);
@@ -128,6 +131,32 @@ class DownloadRun<C> {
       this.permit?.release();
       this.#ended(failure);
     }
+  }
+
+  /**
+   * Continues a partial an earlier run kept for this destination: its bytes
+   * are hashed once (the digest state is incremental), the first open asks
+   * for the byte after them with their validators as `resumeFrom` (If-Range,
+   * REST, an SFTP offset). A remote that answers from byte 0 restarts whole.
+   */
+  async #resumeKept(resume: NonNullable<Sink['resume']>): Promise<void> {
+    const kept = await resume(this.context.canResume(this.url));
+    if (kept === undefined) return;
+    try {
+      for await (const chunk of kept.prefix) {
+        if (this.signal.aborted) break;
+        this.#validation.update(chunk);
+      }
+    } catch {
+      // Unreadable, or more bytes than expected: start from zero.
+      this.#validation.reset();
+      await this.sink.restart();
+      return;
+    }
+    if (this.signal.aborted) throw abortError(this.signal.reason, this.url);
+    this.#offset = kept.offset;
+    this.#resumedBytes = kept.offset;
+    this.#resumeFrom = kept.resumeFrom;
   }
 
   /** Opens the remote for the next byte wanted and checks where it starts. */

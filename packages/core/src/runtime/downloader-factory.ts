@@ -62,7 +62,7 @@ class Factory implements DownloaderFactory {
   readonly #scheduler: Scheduler;
   readonly #progress = new ProgressHub();
   /** What this factory's file sinks learnt about the file system; never shared with another factory. */
-  readonly #files = new FileSinkContext();
+  readonly #files: FileSinkContext;
   readonly #destroyer = new AbortController();
   readonly #inFlight = new Set<Promise<unknown>>();
   #closing: Promise<void> | undefined;
@@ -72,6 +72,11 @@ class Factory implements DownloaderFactory {
   constructor(options: DownloaderFactoryOptions) {
     setMaxListeners(0, this.#destroyer.signal);
     this.#options = options;
+    this.#files = new FileSinkContext(
+      options.keepPartialBytes === undefined
+        ? undefined
+        : wholeNumber(options.keepPartialBytes, 'keepPartialBytes'),
+    );
     const total = positive(options.limits?.total ?? 16, 'limits.total');
     const perHost = positive(options.limits?.perHost ?? 8, 'limits.perHost');
     const rate = bytesPerSecond(options.limits?.rate, 'limits.rate');
@@ -320,7 +325,7 @@ class Factory implements DownloaderFactory {
 
   #sinkFor(request: DownloadRequest<unknown>): Sink {
     if (request.destination !== undefined) {
-      return new FileSink(request.destination, request.url, this.#files);
+      return new FileSink(request.destination, request.url, this.#files, request);
     }
     if (request.writable !== undefined) return new WritableSink(request.writable);
     return discardSink;
@@ -371,6 +376,12 @@ function schemeOf(url: URL): string {
 function positive(value: number, name: string): number {
   if (!Number.isSafeInteger(value) || value < 1)
     throw invalidOption(`${name}: must be a whole number ≥ 1, got ${value}`);
+  return value;
+}
+
+function wholeNumber(value: number, name: string): number {
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw invalidOption(`${name}: must be a whole number ≥ 0, got ${value}`);
   return value;
 }
 

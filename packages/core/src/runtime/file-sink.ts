@@ -1,5 +1,6 @@
 import {
   closeSync,
+  createReadStream,
   mkdirSync,
   openSync,
   renameSync,
@@ -7,13 +8,27 @@ import {
   unlinkSync,
   writevSync,
 } from 'node:fs';
-import { mkdir, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { DownloadError } from '../errors/download-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
 import { redactUrl } from '../util/redact.js';
-import type { Sink } from './sink.js';
+import type { DownloadRequest } from '../contracts/download-request.js';
+import type { RemoteMetadata } from '../contracts/remote-resource.js';
+import { ValidationError } from '../errors/validation-error.js';
+import {
+  DEFAULT_KEEP_PARTIAL_BYTES,
+  RECORD_EVERY_BYTES,
+  RECORD_SUFFIX,
+  keptPaths,
+  readRecord,
+  recordFor,
+  recordMismatch,
+  resumeFromRecord,
+  unlinkQuietly as removeQuietly,
+} from './resume-store.js';
+import type { KeptPrefix, Sink } from './sink.js';
 import { tempNameFor } from './temp-files.js';
 
 const FLUSH_BYTES = 256 * 1024;
@@ -44,6 +59,12 @@ export class FileSinkContext {
   readonly #knownDirs = new Set<string>();
   readonly #random = randomBytes(3).toString('hex');
   #counter = 0;
+
+  /**
+   * @param keepPartialBytes - an interrupted download with at least this many
+   * bytes on disk is kept for the next run to resume (0: never)
+   */
+  constructor(readonly keepPartialBytes = DEFAULT_KEEP_PARTIAL_BYTES) {}
 
   /** False for good once a synchronous write proved slow. */
   get syncWrites(): boolean {
@@ -98,6 +119,12 @@ export class FileSink implements Sink {
   #done = false;
   #writing: Promise<void> | undefined;
   #failure: unknown;
+  /** Bytes of the temp file on disk (written, or kept by an earlier run). */
+  #written = 0;
+  /** The last attempt's metadata: the validators a kept partial is recorded with. */
+  #metadata: RemoteMetadata | undefined;
+  /** `#written` when the temp's record was last written; undefined while it has none. */
+  #recordedAt: number | undefined;
 
   readonly #files: FileSinkContext;
 
@@ -110,8 +137,62 @@ export class FileSink implements Sink {
     readonly destination: string,
     private readonly url?: string | URL,
     files?: FileSinkContext,
+    private readonly request?: DownloadRequest<unknown>,
   ) {
     this.#files = files ?? (sharedContext ??= new FileSinkContext());
+  }
+
+  opened(metadata: RemoteMetadata): void {
+    this.#metadata = metadata;
+  }
+
+  /**
+   * Takes over the partial an earlier run kept for this destination (see
+   * `resume-store.ts`) when its record fits the request: it becomes this
+   * sink's temp file (appended to), its record the temp's. One `stat` when
+   * there is none. A record that does not fit is removed with its bytes.
+   */
+  async resume(canResume: boolean): Promise<KeptPrefix | undefined> {
+    const request = this.request;
+    if (request === undefined || this.#files.keepPartialBytes === 0) return undefined;
+    const kept = keptPaths(this.destination);
+    if (sizeOf(kept.record) === undefined) return undefined;
+    const record = readRecord(kept.record);
+    const size = sizeOf(kept.data);
+    if (
+      !canResume ||
+      record === undefined ||
+      size === undefined ||
+      size === 0 ||
+      recordMismatch(record, request) !== undefined ||
+      (request.size !== undefined && size >= request.size)
+    ) {
+      removeQuietly(kept.record);
+      removeQuietly(kept.data);
+      return undefined;
+    }
+    const dir = dirname(this.destination);
+    const temp = this.#files.tempPath(dir, basename(this.destination));
+    try {
+      // The record first, as everywhere: data without a record is never left behind.
+      await rename(kept.record, temp + RECORD_SUFFIX);
+      await rename(kept.data, temp);
+      this.#handle = await open(temp, 'a');
+    } catch {
+      removeQuietly(temp + RECORD_SUFFIX);
+      removeQuietly(temp);
+      return undefined;
+    }
+    this.#tempPath = temp;
+    this.#written = size;
+    this.#recordedAt = size;
+    const resumeFrom = resumeFromRecord(record);
+    this.#metadata = resumeFrom;
+    return {
+      offset: size,
+      resumeFrom,
+      prefix: createReadStream(temp, { start: 0, end: size - 1, highWaterMark: 1024 * 1024 }),
+    };
   }
 
   write(chunk: Uint8Array): Promise<void> | void {
@@ -152,6 +233,8 @@ export class FileSink implements Sink {
       this.#handle = undefined;
       await rename(temp, this.destination);
       this.#tempPath = undefined;
+      if (this.#recordedAt !== undefined) await unlink(temp + RECORD_SUFFIX).catch(() => {});
+      this.#recordedAt = undefined;
       this.#done = true;
       return this.destination;
     } catch (error) {
@@ -203,9 +286,68 @@ export class FileSink implements Sink {
     }
   }
 
-  async abort(): Promise<void> {
+  /**
+   * Removes every trace, except that a partial worth resuming is kept for
+   * the next run: at least `keepPartialBytes` on disk (pending bytes are
+   * flushed first), a validator or digests to prove a resume by, and a
+   * failure that is not a validation failure. It is renamed to
+   * `.NAME.dl-resume` with its record (`resume-store.ts`).
+   */
+  async abort(reason?: unknown): Promise<void> {
     if (this.#done) return;
+    if (await this.#keep(reason)) return;
     await this.#discard();
+  }
+
+  async #keep(reason: unknown): Promise<boolean> {
+    const request = this.request;
+    const threshold = this.#files.keepPartialBytes;
+    if (request === undefined || threshold === 0 || ValidationError.isInstance(reason))
+      return false;
+    await this.#writing;
+    if (this.#written + this.#pendingBytes < threshold) return false;
+    if (this.#failure !== undefined || this.#handle === undefined) return false;
+    try {
+      await this.#flush();
+    } catch {
+      return false;
+    }
+    const record = recordFor(request, this.#metadata, this.#written);
+    if (record === undefined || this.#written < threshold) return false;
+    const handle = this.#handle;
+    const temp = this.#tempPath!;
+    const kept = keptPaths(this.destination);
+    try {
+      await handle.close();
+      this.#handle = undefined;
+      await writeFile(kept.record, JSON.stringify(record));
+      await rename(temp, kept.data);
+    } catch {
+      removeQuietly(kept.record);
+      return false;
+    }
+    this.#tempPath = undefined;
+    if (this.#recordedAt !== undefined) removeQuietly(temp + RECORD_SUFFIX);
+    this.#recordedAt = undefined;
+    this.#done = true;
+    return true;
+  }
+
+  /**
+   * Brings the temp's record (`TEMP.json`) up to date once the temp passed
+   * the threshold, then every {@link RECORD_EVERY_BYTES}: after a `kill -9`
+   * it is what lets the next run's stale-temp cleanup adopt the temp.
+   */
+  async #record(): Promise<void> {
+    const request = this.request;
+    const threshold = this.#files.keepPartialBytes;
+    if (request === undefined || threshold === 0 || this.#written < threshold) return;
+    if (this.#recordedAt !== undefined && this.#written - this.#recordedAt < RECORD_EVERY_BYTES)
+      return;
+    const record = recordFor(request, this.#metadata, this.#written);
+    if (record === undefined) return;
+    this.#recordedAt = this.#written;
+    await writeFile(this.#tempPath + RECORD_SUFFIX, JSON.stringify(record));
   }
 
   async #flush(): Promise<void> {
@@ -217,6 +359,8 @@ export class FileSink implements Sink {
     this.#pendingBytes = 0;
     try {
       checkWhole((await this.#handle!.writev(chunks)).bytesWritten, bytes);
+      this.#written += bytes;
+      await this.#record();
     } catch (error) {
       throw writeFailed(error, this.destination, this.url);
     }
@@ -262,10 +406,14 @@ export class FileSink implements Sink {
     this.#pendingBytes = 0;
     const handle = this.#handle;
     const temp = this.#tempPath;
+    const recorded = this.#recordedAt !== undefined;
     this.#handle = undefined;
     this.#tempPath = undefined;
+    this.#written = 0;
+    this.#recordedAt = undefined;
     await handle?.close().catch(() => {});
     if (temp !== undefined) await unlink(temp).catch(() => {});
+    if (temp !== undefined && recorded) await unlink(temp + RECORD_SUFFIX).catch(() => {});
   }
 }
 
@@ -355,6 +503,15 @@ function checkWhole(written: number, expected: number): void {
   throw Object.assign(new Error(`short write: ${written} of ${expected} bytes`), {
     code: 'short-write',
   });
+}
+
+/** The size of the file at `path`; undefined when there is none (or it cannot be seen: ENOTDIR, EACCES). */
+function sizeOf(path: string): number | undefined {
+  try {
+    return statSync(path, { throwIfNoEntry: false })?.size;
+  } catch {
+    return undefined;
+  }
 }
 
 function closeQuietly(fd: number): void {

@@ -1,5 +1,15 @@
 import type { RemoteMetadata } from '../contracts/remote-resource.js';
 
+/** A partial an earlier run kept for this sink's destination, ready to be continued. */
+export interface KeptPrefix {
+  /** Bytes kept: the next attempt starts there. */
+  readonly offset: number;
+  /** The validators those bytes came with, for the adapter's resume check (If-Range, size, MDTM). */
+  readonly resumeFrom: RemoteMetadata;
+  /** The kept bytes, read once to rebuild the hash state. */
+  readonly prefix: AsyncIterable<Uint8Array>;
+}
+
 /**
  * Where the validated bytes of one download go. Every method is called by
  * the attempt loop only, one at a time.
@@ -13,6 +23,13 @@ export interface Sink {
   commit(): Promise<string | undefined>;
   /** The download failed or was cancelled: remove every trace. Idempotent. */
   abort(reason?: unknown): Promise<void>;
+  /**
+   * Takes over a partial an earlier run kept for the same destination and
+   * request (see `resume-store.ts`); undefined when there is none that fits.
+   * Called once, before the first attempt; with `canResume` false (the
+   * adapter cannot start at an offset) a kept partial is only removed.
+   */
+  resume?(canResume: boolean): Promise<KeptPrefix | undefined>;
   /** Told each attempt's metadata before its body is read (`open()` hands it to its caller). */
   opened?(metadata: RemoteMetadata): void;
   /** True once bytes reached someone who cannot take them back: a failure may then only resume, provably the same bytes, never restart. */

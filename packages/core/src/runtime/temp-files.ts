@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
-import { opendir, unlink } from 'node:fs/promises';
+import { opendir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { settleStaleTemp } from './resume-store.js';
+
+export { settleStaleTemp } from './resume-store.js';
 
 /** Temp files end with this; they live next to their destination until renamed. */
 export const TEMP_SUFFIX = '.dl-part';
@@ -99,6 +102,12 @@ export function isStaleTemp(fileName: string, options: StaleTempOptions = {}): b
  * destinations named `name` when given. Resolves with the paths removed; a
  * missing folder removes nothing. Reads the folder once; a temp that
  * vanished meanwhile is not an error.
+ *
+ * A stale temp that has a resume record next to it (`TEMP.json`, written
+ * once a download passed the kept-partial threshold) is not removed but
+ * adopted ({@link settleStaleTemp}): renamed to its destination's kept
+ * partial (`.NAME.dl-resume`), which the next download of that destination
+ * resumes. Adopted temps are not in the result.
  */
 export async function removeStaleTemps(
   folder: string,
@@ -115,15 +124,11 @@ export async function removeStaleTemps(
   }
   for await (const entry of dir) {
     if (!entry.name.endsWith(TEMP_SUFFIX) || entry.isDirectory()) continue;
-    if (options.name !== undefined && parseTempName(entry.name)?.name !== options.name) continue;
+    const temp = parseTempName(entry.name);
+    if (temp === undefined || (options.name !== undefined && temp.name !== options.name)) continue;
     if (!isStaleTemp(entry.name, options)) continue;
     const path = join(folder, entry.name);
-    try {
-      await unlink(path);
-      removed.push(path);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
+    if (settleStaleTemp(path, temp.name) === 'removed') removed.push(path);
   }
   return removed;
 }
