@@ -63,6 +63,7 @@ if (process.argv[2] === '--producer') {
           : {}),
         seconds: +(report.ms / 1000).toFixed(1),
       });
+      console.log(`${mode} ${n}: peak parts (MiB)`, report.peaksMiB);
     } finally {
       for (const w of workers) w.kill('SIGKILL');
       await redis.stop();
@@ -127,6 +128,12 @@ async function producer(url, n, consume) {
     consume ? { connection: url } : { connection: url, window: Math.ceil(n / 100) + 1 },
   );
   let outcomes = 0;
+  // The largest of each part of the process's memory, sampled: where a peak RSS comes from.
+  const peaks = { heapTotal: 0, heapUsed: 0, external: 0, arrayBuffers: 0 };
+  const sampler = setInterval(() => {
+    const now = process.memoryUsage();
+    for (const key of Object.keys(peaks)) peaks[key] = Math.max(peaks[key], now[key]);
+  }, 50);
   const run = (async () => {
     for await (const outcome of fleet.downloadAll(lines(), { config })) {
       if (outcome.ok) outcomes++;
@@ -139,6 +146,7 @@ async function producer(url, n, consume) {
     // Wait for the last bulk add to land.
     while (waiting(url) < Math.ceil(n / 100)) await new Promise((r) => setTimeout(r, 200));
   }
+  clearInterval(sampler);
   global.gc?.();
   const heapMiB = process.memoryUsage().heapUsed / 1048576;
   const status = readFileSync('/proc/self/status', 'utf8');
@@ -150,6 +158,9 @@ async function producer(url, n, consume) {
     usedMemory: usedMemory(port),
     outcomes,
     ms: Date.now() - started,
+    peaksMiB: Object.fromEntries(
+      Object.entries(peaks).map(([key, bytes]) => [key, +(bytes / 1048576).toFixed(1)]),
+    ),
   };
   process.stdout.write(`${JSON.stringify(report)}\n`);
   process.exit(0);
