@@ -1,9 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDownloaderFactory, type DownloaderFactoryOptions } from '@dl/core';
 import { http } from './index.js';
@@ -18,7 +17,7 @@ interface Served {
   readonly range: string | undefined;
   readonly status: number;
   /** Body bytes sent before the response ended or was cut. */
-  sent: number;
+  readonly sent: number;
 }
 
 interface ServerOptions {
@@ -30,97 +29,27 @@ interface ServerOptions {
   readonly kill?: { readonly start: number; readonly after: number };
 }
 
-/** A loopback server with Range support and a per-response rate cap; it logs every request. */
+/** Starts `range-server.mjs` in a worker thread serving `data`. */
 async function rangeServer(data: Buffer, options: ServerOptions) {
-  const log: Served[] = [];
-  const sockets = new Set<Socket>();
-  let maxSockets = 0;
-  let active = 0;
-  let maxActive = 0;
-  let killed = false;
-  /**
-   * Connections that carried a request and are still open. Counted from their first request,
-   * not from their accept: a connection the client closed can still be open here when the
-   * next one is accepted in the same turn of the event loop.
-   */
-  const carrying = new Set<Socket>();
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    carrying.add(req.socket);
-    maxSockets = Math.max(maxSockets, carrying.size);
-    const header = req.headers.range;
-    const match = options.ignoreRange ? null : /^bytes=(\d+)-(\d*)$/.exec(header ?? '');
-    const first = match ? Number(match[1]) : 0;
-    const last = match && match[2] !== '' ? Number(match[2]) : data.length - 1;
-    const entry: Served = { range: header, status: match ? 206 : 200, sent: 0 };
-    log.push(entry);
-    res.writeHead(entry.status, {
-      'content-length': last - first + 1,
-      'accept-ranges': 'bytes',
-      etag: '"v1"',
-      ...(match ? { 'content-range': `bytes ${first}-${last}/${data.length}` } : {}),
-    });
-    const cut =
-      options.kill !== undefined && !killed && match !== null && first === options.kill.start
-        ? options.kill.after
-        : Infinity;
-    if (cut !== Infinity) killed = true;
-    active++;
-    maxActive = Math.max(maxActive, active);
-    let position = first;
-    const started = Date.now();
-    const tick = () => {
-      if (res.destroyed) return done();
-      const allowed = Math.floor(((Date.now() - started) / 1000) * options.rate) - entry.sent;
-      const take = Math.min(allowed, last + 1 - position, cut - entry.sent);
-      if (take > 0) {
-        res.write(data.subarray(position, position + take));
-        position += take;
-        entry.sent += take;
-      }
-      if (entry.sent >= cut) {
-        req.socket.destroy();
-        return done();
-      }
-      if (position > last) {
-        res.end();
-        return done();
-      }
-      setTimeout(tick, 5);
-    };
-    let ended = false;
-    const done = () => {
-      if (ended) return;
-      ended = true;
-      active--;
-    };
-    res.on('close', done);
-    tick();
+  const shared = new SharedArrayBuffer(data.length);
+  Buffer.from(shared).set(data);
+  const worker = new Worker(new URL('./test-support/range-server.mjs', import.meta.url), {
+    workerData: { data: shared, options },
   });
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.on('close', () => {
-      sockets.delete(socket);
-      carrying.delete(socket);
-    });
+  const { port } = await new Promise<{ port: number }>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanup.push(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  );
-  const { port } = server.address() as AddressInfo;
+  cleanup.push(async () => {
+    worker.postMessage('stop');
+    await new Promise((resolve) => worker.once('exit', resolve));
+  });
   return {
     url: `http://127.0.0.1:${port}/file.bin`,
-    log,
-    /** The most connections that carried requests at once. */
-    get maxSockets() {
-      return maxSockets;
-    },
-    get maxActive() {
-      return maxActive;
+    /** Every request so far, and the most connections that carried requests at once. */
+    report(): Promise<{ log: Served[]; maxSockets: number; maxActive: number }> {
+      worker.postMessage('log');
+      return new Promise((resolve) => worker.once('message', resolve));
     },
   };
 }
@@ -153,7 +82,7 @@ async function fetchOnce(
 describe('segmented download (split)', () => {
   it('splits one rate-capped file over 4 connections in at most 0.35× the single-connection time', async () => {
     const size = Number(process.env.DL_SPLIT_TEST_MIB ?? 64) * MiB;
-    const rate = Number(process.env.DL_SPLIT_TEST_RATE_MIB ?? 16) * MiB;
+    const rate = Number(process.env.DL_SPLIT_TEST_RATE_MIB ?? 8) * MiB;
     const data = randomBytes(size);
     const single = await rangeServer(data, { rate });
     const one = await fetchOnce(single.url, data, {});
@@ -162,15 +91,16 @@ describe('segmented download (split)', () => {
     console.log(
       `split: ${size / MiB} MiB at ${rate / MiB} MiB/s per connection: single ${one.wall.toFixed(0)} ms, --split 4 ${four.wall.toFixed(0)} ms (${(four.wall / one.wall).toFixed(3)}×)`,
     );
-    expect(single.log).toHaveLength(1);
-    expect(split.log.map((s) => s.range)).toEqual([
+    expect((await single.report()).log).toHaveLength(1);
+    const { log } = await split.report();
+    expect(log.map((s) => s.range)).toEqual([
       undefined,
       `bytes=${size / 4}-${size / 2 - 1}`,
       `bytes=${size / 2}-${(3 * size) / 4 - 1}`,
       `bytes=${(3 * size) / 4}-${size - 1}`,
     ]);
     // The prefix stops where the first segment starts.
-    expect(split.log[0]!.sent).toBeLessThan(size / 4 + 4 * MiB);
+    expect(log[0]!.sent).toBeLessThan(size / 4 + 4 * MiB);
     expect(four.wall).toBeLessThanOrEqual(0.35 * one.wall);
   }, 120_000);
 
@@ -186,7 +116,7 @@ describe('segmented download (split)', () => {
       splitMinSize: MiB,
       retry: { baseDelayMs: 10 },
     });
-    const ranges = server.log.map((s) => s.range);
+    const ranges = (await server.report()).log.map((s) => s.range);
     expect(ranges).toHaveLength(5);
     expect(ranges.slice(0, 4)).toEqual([
       undefined,
@@ -207,10 +137,11 @@ describe('segmented download (split)', () => {
     const data = randomBytes(size);
     const server = await rangeServer(data, { rate: 32 * MiB, ignoreRange: true });
     const { result } = await fetchOnce(server.url, data, { split: 4, splitMinSize: MiB });
-    expect(server.log.every((s) => s.status === 200)).toBe(true);
+    const { log } = await server.report();
+    expect(log.every((s) => s.status === 200)).toBe(true);
     // The first connection carried the whole file; the range requests were dropped early.
-    expect(server.log[0]!.sent).toBe(size);
-    for (const later of server.log.slice(1)) expect(later.sent).toBeLessThan(size);
+    expect(log[0]!.sent).toBe(size);
+    for (const later of log.slice(1)) expect(later.sent).toBeLessThan(size);
     expect(result.attempts).toBe(1);
   }, 60_000);
 
@@ -223,15 +154,16 @@ describe('segmented download (split)', () => {
       splitMinSize: MiB,
       limits: { total: 16, perHost: 2 },
     });
-    expect(server.log).toHaveLength(4);
-    expect(server.maxActive).toBeLessThanOrEqual(2);
-    expect(server.maxSockets).toBeLessThanOrEqual(2);
+    const report = await server.report();
+    expect(report.log).toHaveLength(4);
+    expect(report.maxActive).toBeLessThanOrEqual(2);
+    expect(report.maxSockets).toBeLessThanOrEqual(2);
   }, 60_000);
 
   it('does not split a file smaller than two segments', async () => {
     const data = randomBytes(3 * MiB);
     const server = await rangeServer(data, { rate: 64 * MiB });
     await fetchOnce(server.url, data, { split: 4, splitMinSize: 2 * MiB });
-    expect(server.log).toHaveLength(1);
+    expect((await server.report()).log).toHaveLength(1);
   }, 60_000);
 });
