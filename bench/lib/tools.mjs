@@ -14,6 +14,7 @@ export function dlTool({
   node = process.execPath,
   bin,
   concurrency,
+  perHost = concurrency,
   nodeArgs = [],
   extraArgs = [],
   env,
@@ -48,7 +49,7 @@ export function dlTool({
           '-j',
           String(concurrency),
           '--per-host',
-          String(concurrency),
+          String(perHost),
           '--quiet',
           ...extraArgs,
         ],
@@ -110,10 +111,10 @@ export function nodeFloorTool({ concurrency, env }) {
 
 /**
  * aria2c with an input file (`checksum=sha-256=…` per download, so aria2
- * verifies each file after writing it), N downloads at once, one connection
- * each, no preallocation.
+ * verifies each file after writing it), N downloads at once, `connections`
+ * each (`-x`/`-s`; one by default), no preallocation.
  */
-export function aria2Tool({ concurrency, extraArgs = [], name = 'aria2c' }) {
+export function aria2Tool({ concurrency, connections = 1, extraArgs = [], name = 'aria2c' }) {
   return {
     name,
     async prepare(scratch, items, tag) {
@@ -130,8 +131,8 @@ export function aria2Tool({ concurrency, extraArgs = [], name = 'aria2c' }) {
           '-d',
           outDir,
           `-j${concurrency}`,
-          '-x1',
-          '-s1',
+          `-x${connections}`,
+          `-s${connections}`,
           '--file-allocation=none',
           '--allow-overwrite=true',
           '--auto-file-renaming=false',

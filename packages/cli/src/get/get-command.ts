@@ -1,5 +1,7 @@
 import { Command } from 'commander';
 import type { CliIo } from '../cli-io.js';
+import { Option } from 'commander';
+import { wholeNumber } from '../option-parsers.js';
 import { addTransferOptions } from '../transfer/transfer-options.js';
 import type { GetOptions } from './get-options.js';
 import { runGet } from './run-get.js';
@@ -50,7 +52,16 @@ export function getCommand(io: CliIo, exit: (code: number) => void): Command {
       '--queue <redis-url>',
       'enqueue on a fleet of "dl worker"s (redis://HOST:PORT/DB) instead of downloading here; same output',
     )
-    .option('--name <queue>', 'the fleet queue with --queue (default: dl)');
+    .option('--name <queue>', 'the fleet queue with --queue (default: dl)')
+    .addOption(
+      new Option(
+        '--split <n>',
+        'connections one large file may be split over (byte ranges of one file, as aria2 -x/-s; ' +
+          'each counts against --per-host); only files of 16 MiB or more from servers with ranges',
+      )
+        .argParser(wholeNumber(1))
+        .default(1),
+    );
   return addTransferOptions(command)
     .addHelpText(
       'after',
@@ -65,6 +76,7 @@ Exit status: 0 all downloaded and valid · 1 some failed or bad lines · 2 bad u
 Examples:
   dl get https://example.com/file.iso --sha256 <hex>        (writes ./file.iso)
   dl get https://example.com/download/ -O latest.tar.gz
+  dl get https://far-mirror.example.com/os.iso --split 4
   dl get -i manifest.jsonl -o mirror/ -j 32 --per-host 4
   dl get --mirrorlist https://example.com/mirrorlist -i packages.txt -o repo/
   dl get --metalink https://example.com/file.iso.meta4 -o downloads/

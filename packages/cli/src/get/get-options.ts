@@ -19,6 +19,8 @@ export interface GetOptions extends TransferOptions {
   readonly progress: boolean;
   /** `--queue redis://…`: enqueue on a fleet of `dl worker`s instead of downloading here. */
   readonly queue?: string;
+  /** `--split K`: connections one large file may be split over. */
+  readonly split: number;
   /** `--name Q`: the fleet's queue. */
   readonly name?: string;
 }

@@ -109,6 +109,7 @@ export async function runGet(
     },
     retry: { maxAttempts: options.retries + 1 },
     interceptors: mirrorsOf.interceptors,
+    ...(options.split > 1 ? { split: options.split } : {}),
   });
   const supports = (url: URL) => factory.supports(url);
   const plan = entryPlanner(outDir);

@@ -29,6 +29,14 @@ export interface DownloadRequest<C = unknown> {
   readonly headers?: Readonly<Record<string, string>>;
   /** Byte range wanted (inclusive), for partial reads. Validation of a partial body is skipped. */
   readonly range?: { readonly start: number; readonly end?: number };
+  /**
+   * Connections to split this download over (byte ranges of one file, each
+   * counted against the per-host limit), as aria2's `-x/-s`. Only for a
+   * `destination`, no `range`, an adapter that resumes and a size known up
+   * front or from the first reply; a smaller file, or a server that ignores
+   * ranges, uses one connection. @default the factory's `split`, else 1
+   */
+  readonly split?: number;
   /** Cancels this download alone. */
   readonly signal?: AbortSignal;
   /** The caller's context, returned untouched. */

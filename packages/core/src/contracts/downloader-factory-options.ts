@@ -20,6 +20,17 @@ export interface DownloaderFactoryOptions {
    * @default the in-process limiter over `limits`
    */
   readonly budget?: BudgetProvider;
+  /**
+   * Connections one large download may be split over (see
+   * `DownloadRequest.split`), for requests that do not say. @default 1
+   */
+  readonly split?: number;
+  /**
+   * The least bytes per segment of a split download: a file smaller than
+   * twice this is never split, and a larger one gets at most `size / splitMinSize`
+   * segments. @default 8 MiB
+   */
+  readonly splitMinSize?: number;
   /** Retry policy. @default { maxAttempts: 5, baseDelayMs: 200, maxDelayMs: 30000 } */
   readonly retry?: RetryOptions;
   /** Behaviours composed around `open`, outermost first (mirror failover, auth, rate limits). @default [] */

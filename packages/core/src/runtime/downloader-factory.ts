@@ -24,8 +24,12 @@ import { localBudget } from './limiter.js';
 import { ProgressHub } from './progress-hub.js';
 import { checkRequest } from './request-check.js';
 import { Scheduler, type PlacedRequest } from './scheduler.js';
+import { runSegmented } from './segmented-download.js';
 import { discardSink, type Sink } from './sink.js';
 import { WritableSink } from './writable-sink.js';
+
+/** The least bytes of one segment of a split download (`splitMinSize`). */
+const DEFAULT_SPLIT_MIN_SIZE = 8 * 1024 * 1024;
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -68,6 +72,8 @@ class Factory implements DownloaderFactory {
   #closing: Promise<void> | undefined;
   #budgetClosed: Promise<void> | undefined;
   readonly #options: DownloaderFactoryOptions;
+  readonly #split: number;
+  readonly #splitMinSize: number;
 
   constructor(options: DownloaderFactoryOptions) {
     setMaxListeners(0, this.#destroyer.signal);
@@ -81,6 +87,8 @@ class Factory implements DownloaderFactory {
     const perHost = positive(options.limits?.perHost ?? 8, 'limits.perHost');
     const rate = bytesPerSecond(options.limits?.rate, 'limits.rate');
     const ratePerHost = bytesPerSecond(options.limits?.ratePerHost, 'limits.ratePerHost');
+    this.#split = positive(options.split ?? 1, 'split');
+    this.#splitMinSize = positive(options.splitMinSize ?? DEFAULT_SPLIT_MIN_SIZE, 'splitMinSize');
     if (!Array.isArray(options.adapters) || options.adapters.length === 0) {
       throw invalidOption('adapters: pass at least one adapter instance');
     }
@@ -310,6 +318,20 @@ class Factory implements DownloaderFactory {
     // A batch's signal already follows the factory's lifetime: link only what is not.
     const owned = permit !== undefined && request.signal === undefined && signal !== undefined;
     const link = owned ? undefined : linkedAbort(signal, request.signal, this.#destroyer.signal);
+    const split = request.split ?? this.#split;
+    if (split > 1 && this.#splits(request, placed.url)) {
+      const options = { split, minSegment: this.#splitMinSize, files: this.#files };
+      return this.#track(() =>
+        runSegmented(
+          request,
+          placed.url,
+          this.#attempts,
+          link?.signal ?? signal!,
+          permit,
+          options,
+        ).finally(() => link?.dispose()),
+      );
+    }
     const sink = this.#sinkFor(request);
     return this.#track(() =>
       runDownload(
@@ -320,6 +342,16 @@ class Factory implements DownloaderFactory {
         link?.signal ?? signal!,
         permit,
       ).finally(() => link?.dispose()),
+    );
+  }
+
+  /** Whether a request asking for a split may be split: a whole file to disk, large enough, resumable. */
+  #splits(request: DownloadRequest<unknown>, url: URL): boolean {
+    return (
+      request.destination !== undefined &&
+      request.range === undefined &&
+      (request.size === undefined || request.size >= 2 * this.#splitMinSize) &&
+      this.#attempts.canResume(url)
     );
   }
 

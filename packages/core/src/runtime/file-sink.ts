@@ -431,7 +431,7 @@ const MAX_NEW_FOLDERS = 64;
  * (at most {@link MAX_NEW_FOLDERS} levels up), then makes each level below it.
  * Throws the system error.
  */
-async function makeDir(dir: string): Promise<void> {
+export async function makeDir(dir: string): Promise<void> {
   const missing: string[] = [];
   for (let path = dir; ; path = parentOf(path, missing)) {
     const info = await stat(path).catch((error: unknown) => {
@@ -498,7 +498,7 @@ function assertFolder(isFolder: boolean, path: string): void {
  * limit is full, and says so with no error: a file cut short must never be
  * renamed into place.
  */
-function checkWhole(written: number, expected: number): void {
+export function checkWhole(written: number, expected: number): void {
   if (written === expected) return;
   throw Object.assign(new Error(`short write: ${written} of ${expected} bytes`), {
     code: 'short-write',
@@ -530,7 +530,11 @@ function unlinkQuietly(path: string): void {
   }
 }
 
-function writeFailed(error: unknown, destination: string, url?: string | URL): DownloadError {
+export function writeFailed(
+  error: unknown,
+  destination: string,
+  url?: string | URL,
+): DownloadError {
   if (DownloadError.isInstance(error)) return error;
   const code = (error as NodeJS.ErrnoException).code ?? 'unknown';
   const from = url === undefined ? '' : ` downloading ${redactUrl(url)}`;

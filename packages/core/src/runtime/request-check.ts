@@ -44,6 +44,9 @@ export function checkRequest(request: DownloadRequest<unknown>): URL {
   if (request.destination !== undefined && request.writable !== undefined) {
     throw invalid('A request has either a destination or a writable, not both', at);
   }
+  if (request.split !== undefined && (!Number.isSafeInteger(request.split) || request.split < 1)) {
+    throw invalid(`Invalid split ${String(request.split)}: must be a whole number ≥ 1`, at);
+  }
   const range = request.range;
   if (range !== undefined) {
     const badStart = !Number.isSafeInteger(range.start) || range.start < 0;
