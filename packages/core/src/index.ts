@@ -10,7 +10,7 @@ export { redactText, redactUrl } from './util/redact.js';
 export { CERTIFICATE_ERROR_CODES } from './util/certificate-codes.js';
 
 export { DIGEST_HEX_LENGTHS, type DigestAlgorithm, type Digests } from './contracts/digests.js';
-export type { DownloadRequest } from './contracts/download-request.js';
+export type { ChangeValidators, DownloadRequest } from './contracts/download-request.js';
 export type { DownloadResult, DownloadOutcome } from './contracts/download-result.js';
 export type {
   RemoteMetadata,

@@ -44,6 +44,11 @@ export function checkRequest(request: DownloadRequest<unknown>): URL {
   if (request.destination !== undefined && request.writable !== undefined) {
     throw invalid('A request has either a destination or a writable, not both', at);
   }
+  if (request.ifChanged !== undefined) {
+    if (request.destination === undefined)
+      throw invalid('ifChanged needs a destination: the copy it describes', at);
+    if (request.range !== undefined) throw invalid('ifChanged does not apply to a range', at);
+  }
   const range = request.range;
   if (range !== undefined) {
     const badStart = !Number.isSafeInteger(range.start) || range.start < 0;
