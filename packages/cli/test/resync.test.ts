@@ -1,5 +1,14 @@
 import { createServer, type Server } from 'node:http';
-import { appendFile, mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import {
+  appendFile,
+  mkdir,
+  mkdtemp,
+  readFile,
+  rm,
+  stat,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -71,7 +80,10 @@ describe('dl get --resync', () => {
       await mkdir(work);
       const paths = Array.from({ length: 500 }, (_, i) => `d${i % 5}/f${i}.bin`);
       for (const path of paths) {
-        web.files.set(`/${path}`, { data: Buffer.from(generatedContent(path, 2_000)), etag: '"1"' });
+        web.files.set(`/${path}`, {
+          data: Buffer.from(generatedContent(path, 2_000)),
+          etag: '"1"',
+        });
       }
       await writeFile(
         join(work, 'm.jsonl'),
@@ -81,7 +93,10 @@ describe('dl get --resync', () => {
 
       const first = await runDl(args, { cwd: work });
       expect(first.code).toBe(0);
-      expect(parseJsonOutput(first.stdout).summary).toMatchObject({ downloaded: 500, unchanged: 0 });
+      expect(parseJsonOutput(first.stdout).summary).toMatchObject({
+        downloaded: 500,
+        unchanged: 0,
+      });
       expect(web.counts.bodyBytes).toBe(500 * 2_000);
       const sidecar = await readFile(join(work, 'out/d0/.dl-validators.jsonl'), 'utf8');
       expect(sidecar.trim().split('\n')).toHaveLength(100);
@@ -147,6 +162,7 @@ describe('dl get --resync', () => {
       const first = await runDl(args, { cwd: work });
       expect(parseJsonOutput(first.stdout).summary).toMatchObject({ downloaded: 20 });
 
+      // Server side: the commands vsftpd logged since the first run.
       const mark = ftpd.output().slice(-200);
       const second = await runDl(args, { cwd: work });
       expect(second.code).toBe(0);
@@ -163,7 +179,7 @@ describe('dl get --resync', () => {
       expect(await readFile(join(work, 'out', names[5]!))).toEqual(Buffer.from(changed));
     });
 
-    it('SFTP: a second run opens no file; a file with a new mtime is downloaded again', async () => {
+    it('SFTP: a second run reads no byte; a file with a new mtime is downloaded again', async () => {
       const work = join(dir, 'sftp');
       await mkdir(work);
       const url = (name: string) => {
@@ -191,8 +207,13 @@ describe('dl get --resync', () => {
       const first = await runDl(args, { cwd: work });
       expect(parseJsonOutput(first.stdout).summary).toMatchObject({ downloaded: 20 });
 
+      // Server side: a read of a file moves its access time (relatime: when older than a day).
+      const old = new Date(Math.floor(Date.now() / 1000 - 3 * 86_400) * 1000);
+      const served = names.map((name) => join(sshd.root, name));
+      for (const path of served) await utimes(path, old, (await stat(path)).mtime);
       const second = await runDl(args, { cwd: work });
       expect(second.code).toBe(0);
+      for (const path of served) expect(Math.round((await stat(path)).atimeMs)).toBe(old.getTime());
       const { records, summary } = parseJsonOutput(second.stdout);
       expect(summary).toMatchObject({ unchanged: 20, bytes: 0 });
       expect(records.every((record) => record.unchanged === true)).toBe(true);
@@ -204,6 +225,9 @@ describe('dl get --resync', () => {
       const third = await runDl(args, { cwd: work });
       expect(parseJsonOutput(third.stdout).summary).toMatchObject({ downloaded: 1, unchanged: 19 });
       expect(await readFile(join(work, 'out', names[7]!))).toEqual(Buffer.from(changed));
+      // The control: the file read again does show it.
+      expect((await stat(served[7]!)).atimeMs).toBeGreaterThan(old.getTime());
+      expect(Math.round((await stat(served[6]!)).atimeMs)).toBe(old.getTime());
     });
   });
 });
