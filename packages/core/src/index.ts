@@ -10,7 +10,7 @@ export { redactText, redactUrl } from './util/redact.js';
 export { CERTIFICATE_ERROR_CODES } from './util/certificate-codes.js';
 
 export { DIGEST_HEX_LENGTHS, type DigestAlgorithm, type Digests } from './contracts/digests.js';
-export type { DownloadRequest } from './contracts/download-request.js';
+export type { ChangeValidators, DownloadRequest } from './contracts/download-request.js';
 export type { DownloadResult, DownloadOutcome } from './contracts/download-result.js';
 export type {
   RemoteMetadata,
@@ -112,6 +112,7 @@ export { checkOptions, type OptionRules } from './adapter-kit/check-options.js';
 export { serializeSecrets, type SecretKeys } from './adapter-kit/serialize-secrets.js';
 export { redactedError } from './adapter-kit/redacted-error.js';
 export { resumeOffset } from './adapter-kit/resume-offset.js';
+export { noBody, notModifiedMetadata, unchangedSince } from './adapter-kit/not-modified.js';
 export { pooledSession, poolLimit, type PooledSession } from './adapter-kit/pooled-session.js';
 export {
   openLeased,

@@ -1,6 +1,15 @@
 import type { Socket } from 'node:net';
 import type { Client, FTPResponse, TaskResolver } from 'basic-ftp';
-import { DownloadError, ErrorCodes, resumeOffset, redactUrl, type LeasedTransfer } from '@dl/core';
+import {
+  DownloadError,
+  ErrorCodes,
+  noBody,
+  notModifiedMetadata,
+  redactUrl,
+  resumeOffset,
+  unchangedSince,
+  type LeasedTransfer,
+} from '@dl/core';
 import { replyCode } from './ftp-errors.js';
 import type { FtpSessionInternals } from './ftp-session.js';
 import type { FtpTarget } from './ftp-target.js';
@@ -57,7 +66,9 @@ async function commandPath(client: Client, path: string): Promise<string> {
  * that ends short of it is told apart from a short file by asking `SIZE`
  * then. `MDTM` is asked when the options want it, or by default when no
  * digest guards the bytes (then it is what detects a file replaced between
- * an attempt and its resumption).
+ * an attempt and its resumption). With `ifChanged` both are asked, and a
+ * file whose size and modification time equal the stored ones is answered
+ * "not modified" without a data connection.
  */
 export function runFtpTransfer(
   session: FtpSessionInternals,
@@ -70,13 +81,18 @@ export function runFtpTransfer(
   const download = request.download;
   const fresh = request.offset === 0 && request.resumeFrom === undefined;
   const expectedSize = download.size;
-  const askSize = !(fresh && request.end === undefined && expectedSize !== undefined);
+  // Conditional (`ifChanged`): SIZE and MDTM both, compared with the stored ones before any RETR.
+  const since = request.ifChanged;
+  const askSize =
+    since !== undefined || !(fresh && request.end === undefined && expectedSize !== undefined);
   const digestGuarded =
     download.range === undefined &&
     download.digests !== undefined &&
     Object.values(download.digests).some((digest) => digest !== undefined);
   const askTime =
-    session.modificationTime === true || (session.modificationTime === undefined && !digestGuarded);
+    since !== undefined ||
+    session.modificationTime === true ||
+    (session.modificationTime === undefined && !digestGuarded);
 
   void (async () => {
     let size: number | undefined;
@@ -91,6 +107,11 @@ export function runFtpTransfer(
       return;
     }
     if (transfer.settled) return;
+    if (unchangedSince(since, size, lastModified)) {
+      transfer.settle(true);
+      transfer.open(notModifiedMetadata(redactUrl(url), size!, lastModified!), noBody());
+      return;
+    }
 
     const offset = resumeOffset(request, size, lastModified, session.log, 'ftp');
     // FTP has no ranged RETR: a range ends by cutting the transfer (and its connection) short.

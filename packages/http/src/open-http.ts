@@ -80,6 +80,7 @@ export async function openHttp(
     let ranged = !session.decode && (request.offset > 0 || request.end !== undefined);
     for (;;) {
       const headers = requestHeaders(session, request, crossOrigin, ranged);
+      const conditional = !ranged && conditionalHeaders(headers, request);
       let sent: SentCredential | undefined;
       if (headers.authorization === undefined) {
         if (userinfo !== undefined && !crossOrigin) headers.authorization = userinfo.header;
@@ -114,6 +115,19 @@ export async function openHttp(
           continue;
         }
         throw statusError(status, undefined, url);
+      }
+      if (status === 304 && conditional) {
+        await discard(response.body, control.signal);
+        control.dispose();
+        const metadata = responseMetadata(response.headers, {
+          url,
+          status,
+          offset: 0,
+          size: undefined,
+          length: 0,
+          decoded: false,
+        });
+        return { metadata: { ...metadata, notModified: true }, body: NOTHING };
       }
       if (status === 416 && ranged) {
         await discard(response.body, control.signal);
@@ -232,6 +246,24 @@ function requestHeaders(
   }
   return headers;
 }
+
+/**
+ * `If-None-Match` (the stored ETag) and `If-Modified-Since` (the stored
+ * Last-Modified) for an open that carries `ifChanged`; true when one was set,
+ * so that a 304 means "unchanged". Servers that know ETags ignore the date.
+ */
+function conditionalHeaders(headers: Record<string, string>, request: OpenRequest): boolean {
+  const since = request.ifChanged;
+  if (since === undefined || request.offset > 0) return false;
+  if (since.etag !== undefined) headers['if-none-match'] = since.etag;
+  if (since.lastModified !== undefined) headers['if-modified-since'] = since.lastModified;
+  return since.etag !== undefined || since.lastModified !== undefined;
+}
+
+/** The body of a 304: none. */
+const NOTHING: AsyncIterable<Uint8Array> = {
+  [Symbol.asyncIterator]: () => ({ next: () => Promise.resolve({ done: true, value: undefined }) }),
+};
 
 function allowed(name: string, crossOrigin: boolean): boolean {
   return !RESERVED.has(name) && !(crossOrigin && ORIGIN_BOUND.has(name));

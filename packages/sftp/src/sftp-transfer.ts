@@ -1,4 +1,12 @@
-import { redactUrl, resumeOffset, type LeasedTransfer, type RemoteMetadata } from '@dl/core';
+import {
+  noBody,
+  notModifiedMetadata,
+  redactUrl,
+  resumeOffset,
+  unchangedSince,
+  type LeasedTransfer,
+  type RemoteMetadata,
+} from '@dl/core';
 import type { SftpRequestError, SftpStats } from './sftp-channel.js';
 import type { SftpConnection, SftpSessionInternals } from './sftp-session.js';
 import type { SftpTarget } from './sftp-target.js';
@@ -7,6 +15,11 @@ import type { SftpTarget } from './sftp-target.js';
 const ONE_READ = 30 * 1024;
 
 function noop(): void {}
+
+/** The stat's modification time as an HTTP-date (what `RemoteMetadata.lastModified` holds). */
+function httpDate(stats: SftpStats): string {
+  return new Date(stats.mtime * 1000).toUTCString();
+}
 
 /**
  * Runs one download on a leased SSH connection. `STAT` (size, modification
@@ -53,19 +66,45 @@ export function runSftpTransfer(
     }
     start(stats!, handle!);
   };
-  // One tick, one write: both requests reach the server together.
-  sftp.stat(target.path, (error, result) => {
+  const onStat = (error: SftpRequestError | undefined, result: SftpStats | undefined) => {
     stats = result;
     answered(error);
-  });
-  sftp.open(target.path, 'r', (error, result) => {
-    handle = result;
-    answered(error);
-  });
+  };
+  const openFile = () =>
+    sftp.open(target.path, 'r', (error, result) => {
+      handle = result;
+      answered(error);
+    });
+  const since = request.ifChanged;
+  if (since === undefined) {
+    // One tick, one write: both requests reach the server together.
+    sftp.stat(target.path, onStat);
+    openFile();
+  } else {
+    // Conditional: STAT alone; the file is opened (and read) only when its size or mtime changed.
+    sftp.stat(target.path, (error, result) => {
+      if (transfer.settled) return;
+      const lastModified = result === undefined ? undefined : httpDate(result);
+      if (
+        error === undefined &&
+        result?.isFile() === true &&
+        unchangedSince(since, result.size, lastModified)
+      ) {
+        transfer.settle(true);
+        transfer.open(
+          notModifiedMetadata(redactUrl(request.url), result.size, lastModified!),
+          noBody(),
+        );
+        return;
+      }
+      onStat(error, result);
+      openFile();
+    });
+  }
 
   function start(stats: SftpStats, opened: Buffer) {
     const size = stats.size;
-    const lastModified = new Date(stats.mtime * 1000).toUTCString();
+    const lastModified = httpDate(stats);
     const offset = resumeOffset(request, size, lastModified, session.log, 'sftp');
     const end = request.end === undefined ? size - 1 : Math.min(request.end, size - 1);
     const metadata: RemoteMetadata = {

@@ -47,6 +47,13 @@ export function getCommand(io: CliIo, exit: (code: number) => void): Command {
       'check the whole manifest first; any bad line stops the run (exit 2)',
       false,
     )
+    .option(
+      '--resync',
+      'files without digests already downloaded (with --resync) are downloaded again only if the ' +
+        'server says they changed (ETag/Last-Modified; FTP/SFTP size and time); validators are ' +
+        'kept in .dl-validators.jsonl in each folder',
+      false,
+    )
     .option('--no-progress', 'no live progress display, even on a terminal')
     .option(
       '--queue <redis-url>',

@@ -16,6 +16,8 @@ export interface GetOptions extends TransferOptions {
   readonly json: boolean;
   readonly quiet: boolean;
   readonly strict: boolean;
+  /** `--resync`: revalidate files without digests from the validators stored when they were downloaded. */
+  readonly resync: boolean;
   readonly progress: boolean;
   /** `--queue redis://…`: enqueue on a fleet of `dl worker`s instead of downloading here. */
   readonly queue?: string;

@@ -15,6 +15,7 @@ import type { WarningReporter } from '../output/reporter.js';
 import { Tally } from '../output/tally.js';
 import { PendingWarnings, refusedWarning } from '../output/warning-record.js';
 import { SkipCheck } from '../skip-check.js';
+import { ValidatorStore } from './validator-store.js';
 import { buildAdapters } from '../transfer/build-adapters.js';
 import { checkFile } from '../checksums/check-file.js';
 import { checksumEntries, type ChecksumEntries } from '../checksums/checksum-entries.js';
@@ -48,6 +49,9 @@ export async function runGet(
     throw new UsageError(
       'nothing to download: give URLs, -i MANIFEST (- for stdin), --metalink or --checksums',
     );
+  }
+  if (options.resync && options.queue !== undefined) {
+    throw new UsageError('--resync applies to a local run, not with --queue');
   }
   if (options.from !== undefined && options.checksums === undefined) {
     throw new UsageError('--from applies to --checksums');
@@ -168,6 +172,7 @@ export async function runGet(
   let reporter: WarningReporter | undefined;
   let inputFailure: unknown;
   let fleet: FleetRun | undefined;
+  const validators = options.resync ? new ValidatorStore() : undefined;
   try {
     // --queue: the same requests and records, but a fleet of `dl worker`s downloads.
     if (options.queue !== undefined)
@@ -256,6 +261,12 @@ export async function runGet(
     }
 
     const skipCheck = new SkipCheck(outDir);
+    /** With --resync: a file without digests, already downloaded, is asked for only if it changed. */
+    const conditional = (request: Request): Request => {
+      if (validators === undefined || request.context.verified) return request;
+      const ifChanged = validators.lookup(request.destination);
+      return ifChanged === undefined ? request : { ...request, ifChanged };
+    };
     /** Reports `request` as skipped when its file is already valid; false when known at once not to be. */
     const skipped = (request: Request): Promise<boolean> | false => {
       const checking = skipCheck.check(request.destination, request, stop.signal);
@@ -288,7 +299,7 @@ export async function runGet(
         if (twice !== undefined) report(twice, { invalid: true });
         else {
           const skip = skipped(request);
-          if (skip === false || !(await skip)) yield request;
+          if (skip === false || !(await skip)) yield conditional(request);
         }
       }
       for (const entry of metalink) {
@@ -298,7 +309,7 @@ export async function runGet(
         if (bad !== undefined) report(bad, { invalid: true });
         else if (!isBadRecord(planned)) {
           const skip = skipped(planned);
-          if (skip === false || !(await skip)) yield planned;
+          if (skip === false || !(await skip)) yield conditional(planned);
         }
       }
       for (const item of checksums?.items ?? []) {
@@ -309,7 +320,7 @@ export async function runGet(
           report(await checkFile(planned, stop.signal), { verified: true });
         } else {
           const skip = skipped(planned);
-          if (skip === false || !(await skip)) yield planned;
+          if (skip === false || !(await skip)) yield conditional(planned);
         }
       }
       if (manifest !== undefined) {
@@ -322,7 +333,7 @@ export async function runGet(
           }
           tally.noteRead(planned.size);
           const skip = skipped(planned);
-          if (skip === false || !(await skip)) yield planned;
+          if (skip === false || !(await skip)) yield conditional(planned);
         }
       }
       tally.inputDone = true;
@@ -337,6 +348,10 @@ export async function runGet(
           }
         } else {
           for await (const outcome of factory.downloadAll(requests(), { signal: stop.signal })) {
+            if (validators !== undefined && outcome.ok && outcome.result.unchanged !== true) {
+              if (!outcome.context.verified)
+                validators.record(outcome.request.destination!, outcome.result.metadata);
+            }
             report(recordOf(outcome), { verified: outcome.context.verified });
           }
         }
@@ -351,6 +366,7 @@ export async function runGet(
     await (stop.signal.aborted ? factory.destroy() : factory.close());
     await fleet?.close();
     await manifest?.dispose();
+    validators?.close();
     if (inputFailure !== undefined) {
       reporter?.notice(
         `stopped: ${redactText(String((inputFailure as Error)?.message ?? inputFailure))}`,
@@ -378,6 +394,7 @@ function recordOf(outcome: DownloadOutcome<EntryContext>): FinishedRecord {
       ok: true,
       error: null,
     };
+    if (result.unchanged === true) record.unchanged = true;
   } else {
     const { request, error } = outcome;
     record = {

@@ -3,8 +3,9 @@ import type { Digests } from '@dl/core';
 /**
  * One finished entry, as `--json` prints it: the contract's fields
  * (`url`, `path`, `size`, `digests`, `ok`, `error`) always present, then
- * `line` when the entry came from a manifest and `skipped` when the file
- * was already there and valid.
+ * `line` when the entry came from a manifest, `skipped` when the file
+ * was already there and valid, `unchanged` when the server said it did not
+ * change (`--resync`).
  */
 export interface FinishedRecord {
   /** The requested URL, without credentials (null for a line with no usable URL). */
@@ -23,4 +24,6 @@ export interface FinishedRecord {
   readonly line?: number;
   /** True when the file was already valid at `path` and nothing was requested. */
   readonly skipped?: true;
+  /** True (`--resync`) when the server said the file at `path` did not change: no body was read. */
+  readonly unchanged?: true;
 }

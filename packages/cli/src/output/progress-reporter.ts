@@ -118,7 +118,7 @@ export function progressReporter(context: ReporterContext, subscribe: Subscribe)
 
   return {
     finished(record, badLine) {
-      if (record.skipped && record.size !== null) skippedBytes += record.size;
+      if ((record.skipped || record.unchanged) && record.size !== null) skippedBytes += record.size;
       if (!record.ok && !badLine && record.size !== null) failedBytes += record.size;
       // One line per file would scroll the display away; only failures are kept.
       if (!record.ok) multibar.log(wrapping(recordLine(record, paint, badLine)));

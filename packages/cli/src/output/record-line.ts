@@ -21,6 +21,8 @@ export function recordLine(record: FinishedRecord, paint: Palette, badLine = fal
     return `${paint.fail('failed ')} ${where}\n        ${line}${error.code}: ${error.message}${from}\n`;
   }
   if (record.skipped) return `${paint.dim('skipped')} ${where} ${paint.dim('(already valid)')}\n`;
+  if (record.unchanged)
+    return `${paint.dim('unchanged')} ${where} ${paint.dim('(not modified)')}\n`;
   const size = record.size === null ? '' : ` ${paint.dim(formatBytes(record.size))}`;
   return `${paint.ok('ok     ')} ${where}${size}\n`;
 }

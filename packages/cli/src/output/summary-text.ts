@@ -9,6 +9,7 @@ export function summaryText(tally: Tally, paint: Palette, endedAt = Date.now()):
   const okText = `${plural(tally.ok, 'file')} ok`;
   const detail: string[] = [`${tally.downloaded} downloaded`];
   if (tally.skipped > 0) detail.push(`${tally.skipped} already valid`);
+  if (tally.unchanged > 0) detail.push(`${tally.unchanged} unchanged`);
   parts.push(
     `${tally.failed + tally.invalid === 0 ? paint.ok(okText) : okText} (${detail.join(', ')})`,
   );

@@ -12,6 +12,8 @@ export class Tally {
   inputDone = false;
   downloaded = 0;
   skipped = 0;
+  /** Files the server said did not change (`--resync`): nothing downloaded. */
+  unchanged = 0;
   failed = 0;
   invalid = 0;
   /** Bytes of files downloaded (not skipped). */
@@ -36,6 +38,7 @@ export class Tally {
     if (how.invalid) this.invalid++;
     else if (!record.ok) this.failed++;
     else if (record.skipped) this.skipped++;
+    else if (record.unchanged) this.unchanged++;
     else {
       this.downloaded++;
       this.bytes += record.size ?? 0;
@@ -45,11 +48,11 @@ export class Tally {
 
   /** Records finished, whichever way. */
   get done(): number {
-    return this.downloaded + this.skipped + this.failed + this.invalid;
+    return this.downloaded + this.skipped + this.unchanged + this.failed + this.invalid;
   }
 
   get ok(): number {
-    return this.downloaded + this.skipped;
+    return this.downloaded + this.skipped + this.unchanged;
   }
 
   /**
@@ -63,6 +66,7 @@ export class Tally {
         ok: this.ok,
         downloaded: this.downloaded,
         skipped: this.skipped,
+        unchanged: this.unchanged,
         failed: this.failed,
         invalid: this.invalid,
         verified: this.verified,

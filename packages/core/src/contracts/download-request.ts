@@ -37,8 +37,30 @@ export interface DownloadRequest<C = unknown> {
    * ranges, uses one connection. @default the factory's `split`, else 1
    */
   readonly split?: number;
+  /**
+   * Download only if the remote changed since the copy at `destination` was
+   * downloaded: the validators that remote sent then. HTTP asks with
+   * `If-None-Match` (the ETag) and `If-Modified-Since` (Last-Modified); FTP
+   * compares `SIZE` and `MDTM`, SFTP the stat's size and mtime, with `size`
+   * and `lastModified` (both needed there). When the remote is unchanged no
+   * body is read, the destination is left as it is, and the result says
+   * `unchanged: true`. Needs a `destination` and no `range`. Giving it is the
+   * permission to trust these validators instead of digests: leave it out
+   * for files whose digests are known.
+   */
+  readonly ifChanged?: ChangeValidators;
   /** Cancels this download alone. */
   readonly signal?: AbortSignal;
   /** The caller's context, returned untouched. */
   readonly context?: C;
+}
+
+/** What a remote said about a file when it was downloaded (see {@link DownloadRequest.ifChanged}). */
+export interface ChangeValidators {
+  /** The entity tag as the server sent it (quotes, `W/` kept). */
+  readonly etag?: string;
+  /** Last modification time as an HTTP-date (HTTP `Last-Modified`, FTP `MDTM`, SFTP mtime). */
+  readonly lastModified?: string;
+  /** Size of the whole file in bytes. */
+  readonly size?: number;
 }

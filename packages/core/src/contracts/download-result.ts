@@ -25,6 +25,13 @@ export interface DownloadResult<C = unknown> {
   readonly resumedBytes: number;
   /** Wall time from the first attempt to the rename into place. */
   readonly durationMs: number;
+  /**
+   * True when the request had `ifChanged` and the remote said the file did
+   * not change (HTTP 304, or FTP/SFTP size and modification time equal): no
+   * body was read, the destination was left untouched, `digests` is empty and
+   * `size` is the one `ifChanged` gave (else the remote's, else 0).
+   */
+  readonly unchanged?: true;
 }
 
 /**

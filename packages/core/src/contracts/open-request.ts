@@ -1,4 +1,4 @@
-import type { DownloadRequest } from './download-request.js';
+import type { ChangeValidators, DownloadRequest } from './download-request.js';
 import type { RemoteMetadata } from './remote-resource.js';
 
 /** What one attempt asks an adapter (or a wrapper around one) to open. */
@@ -27,6 +27,13 @@ export interface OpenRequest {
   readonly maxAttempts: number;
   /** Metadata of the attempt whose bytes are being resumed, for `If-Range`-style checks. */
   readonly resumeFrom?: RemoteMetadata;
+  /**
+   * The request's {@link DownloadRequest.ifChanged}, on attempts that start
+   * from byte 0 only. An adapter that can tell the remote is unchanged
+   * returns `metadata.notModified: true` and an empty body; one that cannot
+   * ignores it and serves the file.
+   */
+  readonly ifChanged?: ChangeValidators;
   /** The request this attempt serves (wrappers read its context, path and expectations). */
   readonly download: DownloadRequest<unknown>;
   /**

@@ -27,6 +27,12 @@ export interface RemoteMetadata {
   readonly headers: Readonly<Record<string, string>>;
   /** Digests the remote advertised (RFC 3230 `Digest`, RFC 9530 `Repr-Digest`); checked when we compute them. */
   readonly digests?: Digests;
+  /**
+   * True when the open carried `OpenRequest.ifChanged` and the remote
+   * is unchanged (HTTP 304, equal size and modification time): the body is
+   * then empty and the core keeps the existing file. Never set otherwise.
+   */
+  readonly notModified?: true;
 }
 
 /** How one attempt ended, reported to whoever produced the resource. */

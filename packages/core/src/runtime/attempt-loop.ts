@@ -176,9 +176,19 @@ class DownloadRun<C> {
     };
     if (request.range?.end !== undefined) open.end = request.range.end;
     if (this.#resumeFrom !== undefined) open.resumeFrom = this.#resumeFrom;
+    // Conditional: only while no byte was taken (a resume continues a file that did change).
+    if (request.ifChanged !== undefined && this.#offset === 0) open.ifChanged = request.ifChanged;
     const resource = await this.context.open(open);
     attempt.resource = resource;
     const metadata = resource.metadata;
+    if (metadata.notModified === true) {
+      if (open.ifChanged !== undefined) return resource; // #finish keeps the existing file
+      throw new DownloadError('The remote answered "not modified" to an unconditional open', {
+        code: ErrorCodes.ProtocolError,
+        retryable: true,
+        url,
+      });
+    }
     // Every attempt may bring expectations (a mirror set learns a metalink late).
     if (this.#validation.expect(resource.expect) && this.#offset > 0) {
       await this.#restart();
@@ -259,19 +269,23 @@ class DownloadRun<C> {
   /** Checks the digests, commits the sink and builds the result. */
   async #finish(attempt: Attempt, resource: RemoteResource): Promise<DownloadResult<C>> {
     const { request } = this;
-    const digests = request.range === undefined ? this.#validation.finish() : {};
+    // Not modified (`ifChanged`): nothing was validated, nothing is committed, the file stays.
+    const unchanged = resource.metadata.notModified === true;
+    const digests = request.range === undefined && !unchanged ? this.#validation.finish() : {};
     resource.onSettled?.({
       ok: true,
       bytes: attempt.received,
       durationMs: Date.now() - attempt.started,
     });
-    const path = await this.sink.commit();
+    const path = unchanged
+      ? await this.sink.abort().then(() => request.destination)
+      : await this.sink.commit();
     this.#ok = true;
     const result: Mutable<DownloadResult<C>> = {
       context: request.context as C,
       requestedUrl: this.#shownUrl,
       url: resource.metadata.url,
-      size: this.#offset,
+      size: unchanged ? (request.ifChanged?.size ?? resource.metadata.size ?? 0) : this.#offset,
       digests,
       metadata: resource.metadata,
       attempts: this.#attempts,
@@ -279,6 +293,7 @@ class DownloadRun<C> {
       durationMs: Date.now() - this.#started,
     };
     if (path !== undefined) result.path = path;
+    if (unchanged) result.unchanged = true;
     return result;
   }
 

@@ -47,6 +47,11 @@ export function checkRequest(request: DownloadRequest<unknown>): URL {
   if (request.split !== undefined && (!Number.isSafeInteger(request.split) || request.split < 1)) {
     throw invalid(`Invalid split ${String(request.split)}: must be a whole number ≥ 1`, at);
   }
+  if (request.ifChanged !== undefined) {
+    if (request.destination === undefined)
+      throw invalid('ifChanged needs a destination: the copy it describes', at);
+    if (request.range !== undefined) throw invalid('ifChanged does not apply to a range', at);
+  }
   const range = request.range;
   if (range !== undefined) {
     const badStart = !Number.isSafeInteger(range.start) || range.start < 0;
