@@ -112,7 +112,12 @@ export { checkOptions, type OptionRules } from './adapter-kit/check-options.js';
 export { serializeSecrets, type SecretKeys } from './adapter-kit/serialize-secrets.js';
 export { redactedError } from './adapter-kit/redacted-error.js';
 export { resumeOffset } from './adapter-kit/resume-offset.js';
-export { pooledSession, poolLimit, type PooledSession } from './adapter-kit/pooled-session.js';
+export {
+  pooledSession,
+  poolIdleTimeout,
+  poolLimit,
+  type PooledSession,
+} from './adapter-kit/pooled-session.js';
 export {
   openLeased,
   LeasedTransfer,

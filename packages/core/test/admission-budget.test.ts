@@ -11,6 +11,7 @@ import {
   type HostSignal,
   type OpenInterceptor,
   type Permit,
+  type SessionContext,
 } from '../src/index.js';
 
 /**
@@ -158,5 +159,30 @@ describe('admission budget contract', () => {
       { kind: 'throttled', reason: 'HTTP 429', retryAfterMs: 20 },
     ]);
     expect(heard).toContainEqual(['mem://busy.test', { kind: 'refused', reason: 'ECONNREFUSED' }]);
+  });
+
+  it('a budget whose permits linger: every adapter session is told to close idle connections within half of it', async () => {
+    const seen: (number | undefined)[] = [];
+    const spy = (lingerMs?: number) => {
+      const inner = memoryAdapter(createMemoryStore());
+      return createDownloaderFactory({
+        adapters: [
+          {
+            ...inner,
+            createSession: (context: SessionContext) => {
+              seen.push(context.maxIdleMs);
+              return inner.createSession(context);
+            },
+          },
+        ],
+        budget: (init) =>
+          lingerMs === undefined ? new Limiter(init) : Object.assign(new Limiter(init), { lingerMs }),
+      });
+    };
+    for (const lingerMs of [2000, 3001, undefined]) {
+      await using factory = spy(lingerMs);
+      await factory.session('mem');
+    }
+    expect(seen).toEqual([1000, 1500, undefined]);
   });
 });

@@ -22,6 +22,14 @@ export function poolLimit(
 }
 
 /**
+ * The pool's idle timeout: the adapter's own (`idleTimeoutMs`, or its
+ * default), lowered to the factory's `maxIdleMs` when that is set and lower.
+ */
+export function poolIdleTimeout(context: SessionContext, idleTimeoutMs: number): number {
+  return Math.max(0, Math.min(idleTimeoutMs, context.maxIdleMs ?? Infinity));
+}
+
+/**
  * The session members of a pooled adapter, over its pool: connection counts
  * by origin, `maxTransfers` (the pool's limit for a host once it is below the
  * factory's, e.g. lowered after "421 too many users", so that the scheduler

@@ -45,4 +45,18 @@ export interface SessionContext {
   readonly signal: AbortSignal;
   /** Where to write diagnostics (never secrets). */
   readonly log: import('./logger.js').Logger;
+  /**
+   * An idle pooled connection must be closed within this many milliseconds
+   * of its last transfer; undefined: the adapter's own idle timeout.
+   *
+   * Set when the factory's budget keeps a released permit counted for a
+   * while (`AdmissionBudget.lingerMs`, e.g. the fleet-wide budget on
+   * Redis): an idle connection is only covered by a permit for that long,
+   * so an adapter that kept it longer would let a host see more connections
+   * than the fleet's per-host limit. Every adapter that keeps connections
+   * open between transfers (keep-alive sockets, logged-in sessions) must
+   * honour it: use the lower of its own idle timeout and this, and stop
+   * pinging (NOOP, keep-alive) an idle connection that will close sooner.
+   */
+  readonly maxIdleMs?: number;
 }

@@ -8,7 +8,7 @@ import type { FactoryConfig } from '../config/factory-config.js';
 import type { DownloadEvents } from '../contracts/progress.js';
 import type { Logger } from '../contracts/logger.js';
 import { composeOpen, type OpenFunction } from '../contracts/open-function.js';
-import type { Session } from '../contracts/session.js';
+import type { Session, SessionContext } from '../contracts/session.js';
 import { abortError, DownloadError } from '../errors/download-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
 import { linkedAbort } from '../util/linked-abort.js';
@@ -92,7 +92,8 @@ class Factory implements DownloaderFactory {
     if (!Array.isArray(options.adapters) || options.adapters.length === 0) {
       throw invalidOption('adapters: pass at least one adapter instance');
     }
-    const context = {
+    // maxIdleMs is filled in once the budget exists; sessions are created later, on first use.
+    const context: { -readonly [K in keyof Omit<SessionContext, 'signal'>]: SessionContext[K] } = {
       maxConnectionsPerHost: Math.min(perHost, total),
       maxConnections: total,
       userAgent: `dl/${VERSION}${options.userAgent ? ` ${options.userAgent}` : ''}`,
@@ -144,6 +145,8 @@ class Factory implements DownloaderFactory {
         return cap === undefined ? perHost : Math.max(1, Math.min(perHost, cap));
       },
     });
+    const maxIdleMs = idleCapFor(this.#budget.lingerMs);
+    if (maxIdleMs !== undefined) context.maxIdleMs = maxIdleMs;
     const base: OpenFunction = (request) => this.#guardFor(request.url).open(request);
     this.#attempts = {
       open: composeOpen(base, options.interceptors ?? [], { log: context.log }),
@@ -403,6 +406,22 @@ function factoryClosed(): DownloadError {
 
 function schemeOf(url: URL): string {
   return url.protocol.slice(0, -1).toLowerCase();
+}
+
+/**
+ * How long an adapter may keep a connection idle under a budget whose
+ * released permits linger `lingerMs`: half of it. The other half is the
+ * margin that keeps every idle connection covered by a lingering permit
+ * whatever delays it: the permit may be given back a little before the
+ * connection goes idle (the last bytes in flight), a busy event loop fires
+ * the idle timer late (hashing, writing files), the close takes a moment to
+ * reach the server, and undici runs timers over a second on a coarse clock
+ * (up to half a second late). A fixed margin would eat a short linger whole
+ * and be too thin for a process lagging under a long one; half scales.
+ */
+function idleCapFor(lingerMs: number | undefined): number | undefined {
+  if (lingerMs === undefined || !Number.isFinite(lingerMs) || lingerMs < 0) return undefined;
+  return Math.floor(lingerMs / 2);
 }
 
 function positive(value: number, name: string): number {
