@@ -6,6 +6,7 @@ import {
   DownloadError,
   ErrorCodes,
   abortError,
+  poolIdleTimeout,
   poolLimit,
   pooledSession,
   resolveSecret,
@@ -138,7 +139,7 @@ export async function createFtpSession(
     },
     {
       limit: poolLimit(context, options.maxConnectionsPerHost),
-      idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
+      idleTimeoutMs: poolIdleTimeout(context, options.idleTimeoutMs ?? 60_000),
       keepAliveIntervalMs: options.keepAliveIntervalMs ?? 20_000,
     },
   );

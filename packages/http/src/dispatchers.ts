@@ -11,6 +11,8 @@ export interface DispatcherSettings {
   readonly proxies: ResolvedProxies | undefined;
   readonly connectTimeout: number;
   readonly keepAliveTimeout: number;
+  /** The longest a server's `Keep-Alive: timeout=` hint may keep a socket idle; undici's default when absent. */
+  readonly keepAliveMaxTimeout?: number;
   readonly allowH2: boolean;
   /** Records client-certificate refusals on direct connections. */
   readonly alerts: TlsAlerts;
@@ -34,6 +36,9 @@ export function createDispatchers(settings: DispatcherSettings): DispatcherRoute
     connections,
     pipelining: 1,
     keepAliveTimeout: settings.keepAliveTimeout,
+    ...(settings.keepAliveMaxTimeout === undefined
+      ? {}
+      : { keepAliveMaxTimeout: settings.keepAliveMaxTimeout }),
     allowH2: settings.allowH2,
     ...(settings.allowH2 ? { maxConcurrentStreams: connections } : {}),
   };

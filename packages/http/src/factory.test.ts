@@ -7,6 +7,7 @@ import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   createDownloaderFactory,
+  Limiter,
   rebuildDownloaderFactory,
   ErrorCodes,
   type DownloaderFactoryOptions,
@@ -121,6 +122,23 @@ describe('through createDownloaderFactory', () => {
     expect(server.stats().peakConnections).toBeLessThanOrEqual(8);
     expect(server.stats().totalConnections).toBeLessThanOrEqual(8);
   }, 60_000);
+
+  it("a budget whose permits linger: an idle socket closes within the factory's maxIdleMs, whatever the server's Keep-Alive hint", async () => {
+    // The fixture says Keep-Alive: timeout=30 and the adapter's own figure is 20 s.
+    const server = await startHttpFixture({ keepAliveTimeoutMs: 30_000 });
+    cleanup.push(() => server.stop());
+    server.put('/a', bytes(64, 1));
+    const f = factory(
+      { keepAliveTimeout: 20_000 },
+      { budget: (init) => Object.assign(new Limiter(init), { lingerMs: 600 }) },
+    );
+    await f.download({ url: server.url('/a') });
+    expect(server.stats().connections).toBe(1);
+    const idleSince = Date.now();
+    await waitFor(() => server.stats().connections === 0, { timeoutMs: 5_000 });
+    // maxIdleMs = 300; well under the linger, and nowhere near 20 or 30 s.
+    expect(Date.now() - idleSince).toBeLessThan(600);
+  });
 
   it('a reset mid-body is resumed with Range and If-Range', async () => {
     const server = await fixture();

@@ -9,6 +9,7 @@ import {
   DownloadError,
   ErrorCodes,
   abortError,
+  poolIdleTimeout,
   poolLimit,
   pooledSession,
   resolveSecret,
@@ -246,7 +247,7 @@ export async function createSftpSession(
     },
     {
       limit: poolLimit(context, options.maxConnectionsPerHost),
-      idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
+      idleTimeoutMs: poolIdleTimeout(context, options.idleTimeoutMs ?? 60_000),
       keepAliveIntervalMs: 0,
     },
   );
