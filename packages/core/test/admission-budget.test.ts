@@ -161,28 +161,42 @@ describe('admission budget contract', () => {
     expect(heard).toContainEqual(['mem://busy.test', { kind: 'refused', reason: 'ECONNREFUSED' }]);
   });
 
-  it('a budget whose permits linger: every adapter session is told to close idle connections within half of it', async () => {
-    const seen: (number | undefined)[] = [];
-    const spy = (lingerMs?: number) => {
+  it('a budget that counts connections: every adapter session gets its gate and an idle cap of 1 s', async () => {
+    const seen: [number | undefined, boolean][] = [];
+    const taken: string[] = [];
+    const spy = (gated: boolean) => {
       const inner = memoryAdapter(createMemoryStore());
       return createDownloaderFactory({
         adapters: [
           {
             ...inner,
-            createSession: (context: SessionContext) => {
-              seen.push(context.maxIdleMs);
+            createSession: async (context: SessionContext) => {
+              seen.push([context.maxIdleMs, context.connectionGate !== undefined]);
+              const release = await context.connectionGate?.acquire('mem://a.test');
+              release?.();
               return inner.createSession(context);
             },
           },
         ],
         budget: (init) =>
-          lingerMs === undefined ? new Limiter(init) : Object.assign(new Limiter(init), { lingerMs }),
+          gated
+            ? Object.assign(new Limiter(init), {
+                connections: (origin: string) => {
+                  taken.push(origin);
+                  return Promise.resolve(() => undefined);
+                },
+              })
+            : new Limiter(init),
       });
     };
-    for (const lingerMs of [2000, 3001, undefined]) {
-      await using factory = spy(lingerMs);
+    for (const gated of [true, false]) {
+      await using factory = spy(gated);
       await factory.session('mem');
     }
-    expect(seen).toEqual([1000, 1500, undefined]);
+    expect(seen).toEqual([
+      [1000, true],
+      [undefined, false],
+    ]);
+    expect(taken).toEqual(['mem://a.test']);
   });
 });

@@ -92,7 +92,7 @@ class Factory implements DownloaderFactory {
     if (!Array.isArray(options.adapters) || options.adapters.length === 0) {
       throw invalidOption('adapters: pass at least one adapter instance');
     }
-    // maxIdleMs is filled in once the budget exists; sessions are created later, on first use.
+    // maxIdleMs and connectionGate are filled in once the budget exists; sessions are created later, on first use.
     const context: { -readonly [K in keyof Omit<SessionContext, 'signal'>]: SessionContext[K] } = {
       maxConnectionsPerHost: Math.min(perHost, total),
       maxConnections: total,
@@ -145,8 +145,11 @@ class Factory implements DownloaderFactory {
         return cap === undefined ? perHost : Math.max(1, Math.min(perHost, cap));
       },
     });
-    const maxIdleMs = idleCapFor(this.#budget.lingerMs);
-    if (maxIdleMs !== undefined) context.maxIdleMs = maxIdleMs;
+    const budget = this.#budget;
+    if (budget.connections !== undefined) {
+      context.connectionGate = { acquire: (origin, signal) => budget.connections!(origin, signal) };
+      context.maxIdleMs = GATED_MAX_IDLE_MS;
+    }
     const base: OpenFunction = (request) => this.#guardFor(request.url).open(request);
     this.#attempts = {
       open: composeOpen(base, options.interceptors ?? [], { log: context.log }),
@@ -409,20 +412,11 @@ function schemeOf(url: URL): string {
 }
 
 /**
- * How long an adapter may keep a connection idle under a budget whose
- * released permits linger `lingerMs`: half of it. The other half is the
- * margin that keeps every idle connection covered by a lingering permit
- * whatever delays it: the permit may be given back a little before the
- * connection goes idle (the last bytes in flight), a busy event loop fires
- * the idle timer late (hashing, writing files), the close takes a moment to
- * reach the server, and undici runs timers over a second on a coarse clock
- * (up to half a second late). A fixed margin would eat a short linger whole
- * and be too thin for a process lagging under a long one; half scales.
+ * How long an adapter may keep a connection idle when the budget counts
+ * connections (`AdmissionBudget.connections`): an idle connection holds one
+ * of its host's fleet-wide slots, so it is kept only for quick reuse.
  */
-function idleCapFor(lingerMs: number | undefined): number | undefined {
-  if (lingerMs === undefined || !Number.isFinite(lingerMs) || lingerMs < 0) return undefined;
-  return Math.floor(lingerMs / 2);
-}
+const GATED_MAX_IDLE_MS = 1_000;
 
 function positive(value: number, name: string): number {
   if (!Number.isSafeInteger(value) || value < 1)

@@ -96,9 +96,9 @@ export const localBudget: BudgetProvider = (init) => new Limiter(init);
  * back one step per quiet period. Bandwidth caps (`rate`, `ratePerHost`)
  * are token buckets that readers pay into after each chunk.
  *
- * It has no `lingerMs`: a released permit stops counting at once, and the
- * adapters keep their own idle timeouts. In one process each adapter's
- * per-host connection cap already bounds the connections a host sees.
+ * It has no `connections`: in one process each adapter's per-host
+ * connection cap already bounds the connections a host sees, and the
+ * adapters keep their own idle timeouts.
  */
 export class Limiter implements AdmissionBudget {
   #active = 0;
