@@ -117,6 +117,9 @@ export class HttpSession implements AdapterSession {
             : { keepAliveMaxTimeout: Math.max(1, context.maxIdleMs) }),
           allowH2: options.allowH2 === true,
           alerts,
+          ...(context.connectionGate === undefined
+            ? {}
+            : { gate: { gate: context.connectionGate, signal: destroyed.signal } }),
         });
     const onContextAbort = () => destroyed.abort(context.signal.reason);
     if (context.signal.aborted) onContextAbort();
