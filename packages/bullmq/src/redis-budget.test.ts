@@ -251,7 +251,7 @@ describe('redisBudget across a fleet of processes', () => {
     const sockets = () =>
       process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
     const socketsBefore = sockets();
-    const budget = redisBudget({ connection: redis.url })(init());
+    const budget = redisBudget({ connection: redis.url, lease: 'transfers' })(init());
     const origin = 'http://close.example:80';
     const permits = await Promise.all([1, 2, 3].map(() => budget.acquire(origin)));
     expect(permits).toHaveLength(3);
@@ -304,6 +304,7 @@ describe('redisBudget across a fleet of processes', () => {
       leaseMs: 1_000,
       renewEveryMs: 200,
       logger,
+      lease: 'transfers',
     })(init());
     const origin = 'http://renew.example:80';
     const key = `dl:lease:${origin}`;
@@ -321,6 +322,56 @@ describe('redisBudget across a fleet of processes', () => {
     } finally {
       await budget.close!();
     }
+  });
+
+  it('lease connections (the default): connection leases hold the per-host limit fleet-wide, transfers count per process, a pause blocks both', async () => {
+    const a = redisBudget({ connection: redis.url, pollMs: 20 })(init());
+    const b = redisBudget({ connection: redis.url, pollMs: 20 })(init());
+    const origin = 'http://conn.example:80';
+    const key = `dl:lease:${origin}`;
+    try {
+      const held = await Promise.all([
+        ...[1, 2, 3].map(() => a.connections!(origin)),
+        b.connections!(origin),
+      ]);
+      expect(await client.zcard(key)).toBe(4);
+      let fifth = false;
+      const waiting = b.connections!(origin).then((release) => {
+        fifth = true;
+        return release;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(fifth).toBe(false);
+      held[0]!();
+      held[0]!(); // a second call does nothing
+      held[4 - 4] = await waiting;
+      expect(await client.zcard(key)).toBe(4);
+      // Transfer permits are this process's alone: the per-host limit of each, no lease in Redis.
+      const permits = await Promise.all([1, 2, 3, 4].map(() => b.acquire(origin)));
+      expect(b.active).toBe(4);
+      expect(await client.zcard(key)).toBe(4);
+      // An aborted wait for a connection holds nothing.
+      const aborted = new AbortController();
+      const gaveUp = b.connections!(origin, aborted.signal);
+      aborted.abort();
+      await expect(gaveUp).rejects.toMatchObject({ code: 'aborted' });
+      for (const release of held) release();
+      for (const permit of permits) permit.release();
+      await waitFor(async () => (await client.zcard(key)) === 0);
+      // A paused host: neither a new connection nor a new transfer until the pause ends.
+      b.hostSignal!(origin, { kind: 'throttled', retryAfterMs: 600, reason: 'HTTP 429' });
+      await waitFor(async () => (await client.pttl(`dl:pause:${origin}`)) > 0);
+      const started = Date.now();
+      const [connectedAt, admittedAt] = await Promise.all([
+        a.connections!(origin).then((release) => (release(), Date.now())),
+        a.acquire(origin).then((permit) => (permit.release(), Date.now())),
+      ]);
+      expect(connectedAt - started).toBeGreaterThan(300);
+      expect(admittedAt - started).toBeGreaterThan(300);
+    } finally {
+      await Promise.all([a.close!(), b.close!()]);
+    }
+    expect(await client.zcard(key)).toBe(0);
   });
 
   it('pauses a host after a burst of 3 refused connections, and after a throttle without Retry-After', async () => {
@@ -383,7 +434,7 @@ describe('redisBudget through a Redis outage', () => {
       await waitFor(() => members.every((m) => m.done() >= 10), { timeoutMs: 10_000 });
       // A transfer of this process to another host holds its permit through the outage.
       const logger = capturingLogger();
-      const holder = redisBudget({ connection: redis.url, logger })(init());
+      const holder = redisBudget({ connection: redis.url, logger, lease: 'transfers' })(init());
       const long = await holder.acquire('http://long.example:80');
       const longKey = 'dl:lease:http://long.example:80';
       const probe = new Redis(redis.url, { maxRetriesPerRequest: null });
