@@ -147,7 +147,18 @@ class Factory implements DownloaderFactory {
     });
     const budget = this.#budget;
     if (budget.connections !== undefined) {
-      context.connectionGate = { acquire: (origin, signal) => budget.connections!(origin, signal) };
+      context.connectionGate = {
+        acquire: async (origin, signal) => {
+          const release = await budget.connections!(origin, signal);
+          let released = false;
+          return () => {
+            if (released) return;
+            released = true;
+            // The server sees the close a moment after this process does: the lease covers that.
+            setTimeout(release, CLOSE_GRACE_MS).unref();
+          };
+        },
+      };
       context.maxIdleMs = GATED_MAX_IDLE_MS;
     }
     const base: OpenFunction = (request) => this.#guardFor(request.url).open(request);
@@ -417,6 +428,14 @@ function schemeOf(url: URL): string {
  * of its host's fleet-wide slots, so it is kept only for quick reuse.
  */
 const GATED_MAX_IDLE_MS = 1_000;
+
+/**
+ * How long a connection lease outlives the close of its connection: the
+ * server learns of a close a little after the client (the FIN's trip, its
+ * event loop), and another process must not open a connection in its place
+ * before the server counted this one out.
+ */
+const CLOSE_GRACE_MS = 100;
 
 function positive(value: number, name: string): number {
   if (!Number.isSafeInteger(value) || value < 1)
