@@ -46,6 +46,25 @@ export interface RedisBudgetOptions {
    * @default 5000
    */
   readonly quietMs?: number;
+  /**
+   * What the fleet-wide per-host limit counts.
+   *
+   * `connections` (the default): connections, idle ones included. The
+   * budget has `connections()`, so the factory hands every adapter a
+   * connection gate: each connection (an HTTP socket, an FTP control
+   * connection, an SSH connection) holds a lease in Redis from before it
+   * opens until it closes, and the factory caps idle connections at 1 s,
+   * so an idle connection holds a fleet slot of its host for up to 1 s.
+   * Transfer permits then count in each process only (its total, and the
+   * per-host limit). A paused host gets neither new connections nor new
+   * transfers. Every adapter must honour the gate (the bundled http, ftp
+   * and sftp adapters do; HTTP through a proxy is not gated).
+   *
+   * `transfers`: the leases count transfers; idle pooled connections are
+   * not counted, so a host may see more connections than the limit.
+   * @default 'connections'
+   */
+  readonly lease?: 'connections' | 'transfers';
   /** Where diagnostics go (Redis trouble, leases added back). @default a logger that drops everything */
   readonly logger?: Logger;
 }

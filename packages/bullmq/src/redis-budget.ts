@@ -74,6 +74,10 @@ type Sleep = 'total' | 'full' | 'paused';
 
 interface Line {
   readonly origin: string;
+  /** Transfer permits (`acquire`) or connection leases (`connections`). */
+  readonly kind: 'transfer' | 'connection';
+  /** The map it is listed in. */
+  readonly map: Map<string, Line>;
   readonly queue: Waiter[];
   /** The loop serving this line, while it runs. */
   running: Promise<void> | undefined;
@@ -117,6 +121,7 @@ export function redisBudget(options: RedisBudgetOptions): BudgetProvider {
       pollMs,
       quietMs,
       logger: options.logger,
+      gated: (options.lease ?? 'connections') === 'connections',
     });
 }
 
@@ -128,6 +133,8 @@ interface Settings {
   readonly pollMs: number;
   readonly quietMs: number;
   readonly logger: Logger | undefined;
+  /** Redis leases count connections (`connections`), and transfer permits count in this process. */
+  readonly gated: boolean;
 }
 
 class RedisBudget implements AdmissionBudget {
@@ -145,6 +152,8 @@ class RedisBudget implements AdmissionBudget {
   /** Slots offered to Redis in calls not yet answered (they count against `total`). */
   #asking = 0;
   readonly #lines = new Map<string, Line>();
+  /** Waiters for connection leases, by origin. */
+  readonly #connectionLines = new Map<string, Line>();
   /** Leases held in Redis, by origin. */
   readonly #held = new Map<string, Set<string>>();
   /** Permits of origins that are not hosts (a virtual scheme), counted here only. */
@@ -163,6 +172,12 @@ class RedisBudget implements AdmissionBudget {
     this.total = init.total;
     this.#init = init;
     this.#settings = settings;
+    if (settings.gated) {
+      this.connections = (origin, signal) =>
+        this.#wait(this.#lineOf(this.#connectionLines, 'connection', origin), signal).then(
+          (permit) => () => permit.release(),
+        );
+    }
     this.#channel = `${settings.prefix}:released`;
     this.#redis = connect(settings.connection);
     this.#redis.defineCommand('dlAcquire', { numberOfKeys: 3, lua: ACQUIRE });
@@ -177,9 +192,10 @@ class RedisBudget implements AdmissionBudget {
     this.#redis.on('ready', () => this.#renew());
     this.#subscriber = this.#redis.duplicate();
     this.#subscriber.on('error', (error: unknown) => this.#trouble(error));
-    this.#subscriber.on('message', (_channel: string, origin: string) =>
-      this.#wake(this.#lines.get(origin), 'full'),
-    );
+    this.#subscriber.on('message', (_channel: string, origin: string) => {
+      this.#wake(this.#lines.get(origin), 'full');
+      this.#wake(this.#connectionLines.get(origin), 'full');
+    });
     this.#subscriber.subscribe(this.#channel).catch((error: unknown) => this.#trouble(error));
     this.#renewTimer = setInterval(() => this.#renew(), settings.renewEveryMs);
     this.#renewTimer.unref();
@@ -203,19 +219,31 @@ class RedisBudget implements AdmissionBudget {
     return this.#active;
   }
 
+  /**
+   * With `lease: 'connections'` (the default): a fleet-wide lease for one
+   * connection to `origin`, renewed while held, given back by the function
+   * it resolves with (the adapter calls it when the connection closed).
+   * Blocks while the origin is paused.
+   */
+  readonly connections?: (origin: string, signal?: AbortSignal) => Promise<() => void>;
+
   acquire(origin: string, signal?: AbortSignal): Promise<Permit> {
+    return this.#wait(this.#lineOf(this.#lines, 'transfer', origin), signal);
+  }
+
+  #wait(line: Line, signal: AbortSignal | undefined): Promise<Permit> {
+    const { origin } = line;
     if (this.#closed !== undefined) return Promise.reject(closedError());
     if (signal?.aborted) return Promise.reject(abortError(signal.reason));
     return new Promise<Permit>((resolve, reject) => {
       const waiter: Waiter = { resolve, reject, signal, onAbort: undefined, done: false };
-      const line = this.#lineOf(origin);
       if (signal !== undefined) {
         waiter.onAbort = () => {
           if (waiter.done) return;
           waiter.done = true;
           remove(line.queue, waiter);
           reject(abortError(signal.reason));
-          if (line.queue.length === 0 && line.running === undefined) this.#lines.delete(origin);
+          if (line.queue.length === 0 && line.running === undefined) line.map.delete(origin);
         };
         signal.addEventListener('abort', waiter.onAbort, { once: true });
       }
@@ -318,7 +346,7 @@ class RedisBudget implements AdmissionBudget {
     for (const timer of this.#recoveries.values()) clearTimeout(timer);
     this.#recoveries.clear();
     const running: Promise<void>[] = [];
-    for (const line of this.#lines.values()) {
+    for (const line of [...this.#lines.values(), ...this.#connectionLines.values()]) {
       for (const waiter of line.queue.splice(0)) {
         waiter.done = true;
         if (waiter.signal && waiter.onAbort)
@@ -341,11 +369,19 @@ class RedisBudget implements AdmissionBudget {
     await Promise.all([quit(this.#subscriber), quit(this.#redis)]);
   }
 
-  #lineOf(origin: string): Line {
-    let line = this.#lines.get(origin);
+  #lineOf(map: Map<string, Line>, kind: Line['kind'], origin: string): Line {
+    let line = map.get(origin);
     if (line === undefined) {
-      line = { origin, queue: [], running: undefined, sleeping: undefined, wake: undefined };
-      this.#lines.set(origin, line);
+      line = {
+        origin,
+        kind,
+        map,
+        queue: [],
+        running: undefined,
+        sleeping: undefined,
+        wake: undefined,
+      };
+      map.set(origin, line);
     }
     return line;
   }
@@ -356,7 +392,7 @@ class RedisBudget implements AdmissionBudget {
     line.running = this.#loop(line).finally(() => {
       line.running = undefined;
       if (line.queue.length === 0) {
-        if (this.#lines.get(line.origin) === line) this.#lines.delete(line.origin);
+        if (line.map.get(line.origin) === line) line.map.delete(line.origin);
       } else if (this.#closed === undefined) {
         this.#serve(line);
       }
@@ -366,24 +402,35 @@ class RedisBudget implements AdmissionBudget {
   /** Serves one origin's waiters in order; a full origin sleeps without holding up others. */
   async #loop(line: Line): Promise<void> {
     const { origin, queue } = line;
+    const transfers = line.kind === 'transfer';
     while (queue.length > 0 && this.#closed === undefined) {
-      const room = this.total - this.#active - this.#asking;
+      // Connections are bounded by the adapters' own caps; only transfers count against `total`.
+      const room = transfers ? this.total - this.#active - this.#asking : queue.length;
       if (room <= 0) {
         await this.#sleep(line, 'total', this.#settings.pollMs);
         continue;
       }
       const limit = this.#init.limitFor(origin);
-      if (!this.#isHost(origin, limit)) {
+      if (transfers && (this.#settings.gated || !this.#isHost(origin, limit))) {
+        // Counted in this process only: a virtual origin, or a host whose connections the fleet counts.
         const free = Math.min(room, limit - (this.#local.get(origin) ?? 0));
+        if (free > 0 && this.#isHost(origin, limit)) {
+          // A paused host gets no new transfer either, even over a connection kept open.
+          const pausedMs = await this.#pausedFor(line, origin, limit);
+          if (pausedMs !== 0) {
+            if (pausedMs > 0) await this.#sleep(line, 'paused', pausedMs + this.#jittered());
+            continue;
+          }
+        }
         for (const waiter of queue.slice(0, Math.max(0, free))) {
-          this.#hand(line, waiter, this.#grant(origin, undefined));
+          this.#hand(line, waiter, this.#grant(origin, undefined, true));
         }
         if (queue.length > 0) await this.#sleep(line, 'full', this.#settings.pollMs);
         continue;
       }
       const batch = queue.slice(0, room);
       const ids = batch.map(() => `${this.#process}:${String(++this.#sequence)}`);
-      this.#asking += batch.length;
+      if (transfers) this.#asking += batch.length;
       let reply: Awaited<ReturnType<Scripts['dlAcquire']>>;
       try {
         reply = await this.#scripts.dlAcquire(
@@ -400,26 +447,56 @@ class RedisBudget implements AdmissionBudget {
         await this.#sleep(line, 'full', this.#jittered());
         continue;
       } finally {
-        this.#asking -= batch.length;
+        if (transfers) this.#asking -= batch.length;
       }
-      const [granted, pausedMs, fleetLimit, nextStepMs, reason] = reply;
-      if (pausedMs > 0 || fleetLimit < limit) {
-        const at = Date.now();
-        this.#heard(origin, {
-          limit: fleetLimit,
-          nextStepAt: nextStepMs >= 0 ? at + nextStepMs : undefined,
-          pausedUntil: at + pausedMs,
-          reason,
-        });
-      } else {
-        this.#throttles.delete(origin);
-      }
+      const [granted, pausedMs] = reply;
+      this.#heardReply(origin, limit, reply);
       for (let i = 0; i < granted; i++) {
-        this.#hand(line, batch[i]!, this.#grant(origin, ids[i]));
+        this.#hand(line, batch[i]!, this.#grant(origin, ids[i], transfers));
       }
       if (granted === batch.length) continue;
       if (pausedMs > 0) await this.#sleep(line, 'paused', pausedMs + this.#jittered());
       else await this.#sleep(line, 'full', this.#jittered());
+    }
+  }
+
+  /**
+   * Whether `origin` is paused for the fleet: 0 when not, the ms left when
+   * it is, -1 after Redis trouble (slept off already). Asks with the lease
+   * script offering no lease, so it also hears of a lowered limit.
+   */
+  async #pausedFor(line: Line, origin: string, limit: number): Promise<number> {
+    try {
+      const reply = await this.#scripts.dlAcquire(
+        this.#key('lease', origin),
+        this.#key('pause', origin),
+        this.#key('limit', origin),
+        limit,
+        this.#settings.leaseMs,
+        this.#settings.quietMs,
+      );
+      this.#heardReply(origin, limit, reply);
+      return reply[1];
+    } catch (error) {
+      this.#trouble(error);
+      await this.#sleep(line, 'full', this.#jittered());
+      return -1;
+    }
+  }
+
+  /** Notes what a lease call said of `origin`'s pause and limit. */
+  #heardReply(origin: string, limit: number, reply: Awaited<ReturnType<Scripts['dlAcquire']>>) {
+    const [, pausedMs, fleetLimit, nextStepMs, reason] = reply;
+    if (pausedMs > 0 || fleetLimit < limit) {
+      const at = Date.now();
+      this.#heard(origin, {
+        limit: fleetLimit,
+        nextStepAt: nextStepMs >= 0 ? at + nextStepMs : undefined,
+        pausedUntil: at + pausedMs,
+        reason,
+      });
+    } else {
+      this.#throttles.delete(origin);
     }
   }
 
@@ -435,8 +512,9 @@ class RedisBudget implements AdmissionBudget {
     waiter.resolve(permit);
   }
 
-  #grant(origin: string, id: string | undefined): Permit {
-    this.#active++;
+  /** A permit; `transfer`: one of this process's transfers (counted in `active`), else a connection lease. */
+  #grant(origin: string, id: string | undefined, transfer: boolean): Permit {
+    if (transfer) this.#active++;
     if (id === undefined) {
       this.#local.set(origin, (this.#local.get(origin) ?? 0) + 1);
     } else {
@@ -450,7 +528,7 @@ class RedisBudget implements AdmissionBudget {
       release: () => {
         if (released) return;
         released = true;
-        this.#active--;
+        if (transfer) this.#active--;
         if (id === undefined) {
           const left = (this.#local.get(origin) ?? 1) - 1;
           if (left === 0) this.#local.delete(origin);
@@ -464,6 +542,10 @@ class RedisBudget implements AdmissionBudget {
               .dlRelease(this.#key('lease', origin), this.#channel, origin, id)
               .catch((error: unknown) => this.#trouble(error));
           }
+        }
+        if (!transfer) {
+          this.#wake(this.#connectionLines.get(origin), 'full');
+          return;
         }
         this.#wake(this.#lines.get(origin), 'full');
         for (const line of this.#lines.values()) this.#wake(line, 'total');

@@ -220,6 +220,9 @@ describe('redisBudget bandwidth caps and adaptive limits across a fleet', () => 
             perHost: 4,
             quietMs: 1_000,
             member,
+            // Transfers counted fleet-wide: with connection leases, a transfer admitted before the
+            // pause may still be waiting for a socket and start during it.
+            lease: 'transfers',
           }),
         ),
       );
@@ -251,13 +254,18 @@ describe('redisBudget bandwidth caps and adaptive limits across a fleet', () => 
   it('reports host-throttled and host-recovered, lists the throttled host, and another process obeys the lowered limit', async () => {
     const events: { event: keyof HostEvents; payload: unknown; at: number }[] = [];
     const origin = 'http://aimd.example:80';
-    const seen = redisBudget({ connection: redis.url, quietMs: 200 })({
+    const seen = redisBudget({ connection: redis.url, quietMs: 200, lease: 'transfers' })({
       total: 8,
       perHost: 4,
       limitFor: () => 4,
       report: (event, payload) => events.push({ event, payload, at: Date.now() }),
     });
-    const other = redisBudget({ connection: redis.url, quietMs: 200, pollMs: 20 })({
+    const other = redisBudget({
+      connection: redis.url,
+      quietMs: 200,
+      pollMs: 20,
+      lease: 'transfers',
+    })({
       total: 8,
       perHost: 4,
       limitFor: () => 4,

@@ -25,7 +25,12 @@ export {
   type InterceptorContext,
 } from './contracts/open-function.js';
 export type { ProtocolAdapter, AdapterCapabilities } from './contracts/protocol-adapter.js';
-export type { Session, AdapterSession, SessionContext } from './contracts/session.js';
+export type {
+  Session,
+  AdapterSession,
+  SessionContext,
+  ConnectionGate,
+} from './contracts/session.js';
 export type { Validator, ValidatorFactory } from './contracts/validator.js';
 export type { Downloader, OpenedDownload, CallOptions } from './contracts/downloader.js';
 export type { DownloaderFactory, DownloadAllOptions } from './contracts/downloader-factory.js';
@@ -113,7 +118,13 @@ export { serializeSecrets, type SecretKeys } from './adapter-kit/serialize-secre
 export { redactedError } from './adapter-kit/redacted-error.js';
 export { resumeOffset } from './adapter-kit/resume-offset.js';
 export { noBody, notModifiedMetadata, unchangedSince } from './adapter-kit/not-modified.js';
-export { pooledSession, poolLimit, type PooledSession } from './adapter-kit/pooled-session.js';
+export {
+  gatedDriver,
+  pooledSession,
+  poolIdleTimeout,
+  poolLimit,
+  type PooledSession,
+} from './adapter-kit/pooled-session.js';
 export {
   openLeased,
   LeasedTransfer,

@@ -11,6 +11,7 @@ import {
   type HostSignal,
   type OpenInterceptor,
   type Permit,
+  type SessionContext,
 } from '../src/index.js';
 
 /**
@@ -158,5 +159,44 @@ describe('admission budget contract', () => {
       { kind: 'throttled', reason: 'HTTP 429', retryAfterMs: 20 },
     ]);
     expect(heard).toContainEqual(['mem://busy.test', { kind: 'refused', reason: 'ECONNREFUSED' }]);
+  });
+
+  it('a budget that counts connections: every adapter session gets its gate and an idle cap of 1 s', async () => {
+    const seen: [number | undefined, boolean][] = [];
+    const taken: string[] = [];
+    const spy = (gated: boolean) => {
+      const inner = memoryAdapter(createMemoryStore());
+      return createDownloaderFactory({
+        adapters: [
+          {
+            ...inner,
+            createSession: async (context: SessionContext) => {
+              seen.push([context.maxIdleMs, context.connectionGate !== undefined]);
+              const release = await context.connectionGate?.acquire('mem://a.test');
+              release?.();
+              return inner.createSession(context);
+            },
+          },
+        ],
+        budget: (init) =>
+          gated
+            ? Object.assign(new Limiter(init), {
+                connections: (origin: string) => {
+                  taken.push(origin);
+                  return Promise.resolve(() => undefined);
+                },
+              })
+            : new Limiter(init),
+      });
+    };
+    for (const gated of [true, false]) {
+      await using factory = spy(gated);
+      await factory.session('mem');
+    }
+    expect(seen).toEqual([
+      [1000, true],
+      [undefined, false],
+    ]);
+    expect(taken).toEqual(['mem://a.test']);
   });
 });

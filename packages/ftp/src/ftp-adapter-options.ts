@@ -53,7 +53,12 @@ export interface FtpAdapterOptions {
    * @default 30000
    */
   readonly timeoutMs?: number;
-  /** An idle pooled connection is closed (QUIT) after this many milliseconds. @default 60000 */
+  /**
+   * An idle pooled connection is closed (QUIT) after this many milliseconds,
+   * or sooner when the factory sets `maxIdleMs` (a fleet-wide budget on
+   * Redis); `keepAliveIntervalMs` then rarely comes into play.
+   * @default 60000
+   */
   readonly idleTimeoutMs?: number;
   /**
    * An idle pooled control connection gets a `NOOP` this often, so servers

@@ -6,6 +6,8 @@ import {
   DownloadError,
   ErrorCodes,
   abortError,
+  gatedDriver,
+  poolIdleTimeout,
   poolLimit,
   pooledSession,
   resolveSecret,
@@ -87,58 +89,64 @@ export async function createFtpSession(
     );
   }
   const pool = new ConnectionPool<Client, FtpTarget>(
-    {
-      async connect(host, target, signal) {
-        const client = new Client(timeoutMs);
-        client.ftp.verbose = false;
-        const onAbort = () => client.close();
-        signal.addEventListener('abort', onAbort, { once: true });
-        try {
-          await client.access({
-            host: target.host,
-            port: target.port,
-            user: target.user,
-            password: target.password,
-            secure: target.tls === 'none' ? false : target.tls === 'implicit' ? 'implicit' : true,
-            secureOptions: { ...tlsOptions },
-          });
-          log.debug('ftp: connected', {
-            host,
-            tls: target.tls,
-            user: target.user === 'anonymous' ? 'anonymous' : 'named',
-          });
-          return client;
-        } catch (error) {
-          client.close();
-          if (signal.aborted) throw abortError(signal.reason);
-          const url = new URL(`ftp://${host}/`);
-          if (replyCode(error) === 421) {
-            // "Too many users": the server allows fewer connections than we have open. Each 421 of a
-            // burst lowers the limit once more, as the refused connections are counted out one by one.
-            const limit = Math.max(1, pool.openCount(host) - 1);
-            pool.lower(host, limit);
-            log.info('ftp: server refused a connection (421); lowering its connection limit', {
-              host,
-              limit,
+    gatedDriver(
+      {
+        async connect(host, target, signal) {
+          const client = new Client(timeoutMs);
+          client.ftp.verbose = false;
+          const onAbort = () => client.close();
+          signal.addEventListener('abort', onAbort, { once: true });
+          try {
+            await client.access({
+              host: target.host,
+              port: target.port,
+              user: target.user,
+              password: target.password,
+              secure: target.tls === 'none' ? false : target.tls === 'implicit' ? 'implicit' : true,
+              secureOptions: { ...tlsOptions },
             });
+            log.debug('ftp: connected', {
+              host,
+              tls: target.tls,
+              user: target.user === 'anonymous' ? 'anonymous' : 'named',
+            });
+            return client;
+          } catch (error) {
+            client.close();
+            if (signal.aborted) throw abortError(signal.reason);
+            const url = new URL(`ftp://${host}/`);
+            if (replyCode(error) === 421) {
+              // "Too many users": the server allows fewer connections than we have open. Each 421 of a
+              // burst lowers the limit once more, as the refused connections are counted out one by one.
+              const limit = Math.max(1, pool.openCount(host) - 1);
+              pool.lower(host, limit);
+              log.info('ftp: server refused a connection (421); lowering its connection limit', {
+                host,
+                limit,
+              });
+            }
+            throw toFtpError(error, url, [...secrets, target.password]);
+          } finally {
+            signal.removeEventListener('abort', onAbort);
           }
-          throw toFtpError(error, url, [...secrets, target.password]);
-        } finally {
-          signal.removeEventListener('abort', onAbort);
-        }
+        },
+        isAlive: (client) => !client.closed,
+        async close(client) {
+          client.close();
+        },
+        destroy: (client) => client.close(),
+        async ping(client) {
+          await client.send('NOOP');
+        },
       },
-      isAlive: (client) => !client.closed,
-      async close(client) {
-        client.close();
-      },
-      destroy: (client) => client.close(),
-      async ping(client) {
-        await client.send('NOOP');
-      },
-    },
+      context,
+      // The fleet counts connections per address and port, as the pool does.
+      (_host, target) =>
+        `ftp://${target.host.includes(':') ? `[${target.host}]` : target.host}:${String(target.port)}`,
+    ),
     {
       limit: poolLimit(context, options.maxConnectionsPerHost),
-      idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
+      idleTimeoutMs: poolIdleTimeout(context, options.idleTimeoutMs ?? 60_000),
       keepAliveIntervalMs: options.keepAliveIntervalMs ?? 20_000,
     },
   );

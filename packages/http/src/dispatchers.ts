@@ -1,4 +1,5 @@
-import { Agent, Pool, ProxyAgent, type Dispatcher } from 'undici';
+import type { ConnectionGate } from '@dl/core';
+import { Agent, Pool, ProxyAgent, type buildConnector, type Dispatcher } from 'undici';
 import type { ResolvedProxies, ResolvedProxy } from './proxy-options.js';
 import type { ResolvedTls } from './tls-options.js';
 import type { TlsAlerts } from './tls-alerts.js';
@@ -11,9 +12,17 @@ export interface DispatcherSettings {
   readonly proxies: ResolvedProxies | undefined;
   readonly connectTimeout: number;
   readonly keepAliveTimeout: number;
+  /** The longest a server's `Keep-Alive: timeout=` hint may keep a socket idle; undici's default when absent. */
+  readonly keepAliveMaxTimeout?: number;
   readonly allowH2: boolean;
   /** Records client-certificate refusals on direct connections. */
   readonly alerts: TlsAlerts;
+  /**
+   * The factory's connection gate: every direct socket holds a lease of its
+   * origin from before it is opened until its 'close'. Waits for a lease
+   * end when `signal` (the session's) aborts.
+   */
+  readonly gate?: { readonly gate: ConnectionGate; readonly signal: AbortSignal };
 }
 
 /** Picks the dispatcher for a URL: direct, or through the proxy for its scheme. */
@@ -34,17 +43,21 @@ export function createDispatchers(settings: DispatcherSettings): DispatcherRoute
     connections,
     pipelining: 1,
     keepAliveTimeout: settings.keepAliveTimeout,
+    ...(settings.keepAliveMaxTimeout === undefined
+      ? {}
+      : { keepAliveMaxTimeout: settings.keepAliveMaxTimeout }),
     allowH2: settings.allowH2,
     ...(settings.allowH2 ? { maxConcurrentStreams: connections } : {}),
   };
   const tls = { ...tlsConnect(settings.tls), timeout: settings.connectTimeout };
+  const connector = settings.alerts.connector({
+    ...tls,
+    allowH2: settings.allowH2,
+    maxCachedSessions: 100,
+  });
   const direct = new Agent({
     ...pool,
-    connect: settings.alerts.connector({
-      ...tls,
-      allowH2: settings.allowH2,
-      maxCachedSessions: 100,
-    }),
+    connect: settings.gate === undefined ? connector : gated(connector, settings.gate),
   });
   const proxies = settings.proxies;
   if (!proxies) return { for: () => direct, owned: [direct] };
@@ -92,5 +105,34 @@ function tlsConnect(tls: ResolvedTls): Record<string, unknown> {
     ...(tls.key ? { key: tls.key } : {}),
     ...(tls.passphrase ? { passphrase: tls.passphrase } : {}),
     ...(tls.servername ? { servername: tls.servername } : {}),
+  };
+}
+
+const DEFAULT_PORTS: Record<string, string> = { 'http:': '80', 'https:': '443' };
+
+/**
+ * `connector`, taking a lease of `gate` for the socket's origin before it
+ * connects; the lease is given back on the socket's 'close', or at once
+ * when the connect fails. undici runs its connect timeout from the call to
+ * `connector`, so the wait for a lease does not count against it.
+ */
+function gated(
+  connector: buildConnector.connector,
+  { gate, signal }: { readonly gate: ConnectionGate; readonly signal: AbortSignal },
+): buildConnector.connector {
+  return (opts, callback) => {
+    const port = opts.port || DEFAULT_PORTS[opts.protocol] || '';
+    const origin = `${opts.protocol}//${opts.hostname}${port ? `:${port}` : ''}`;
+    gate.acquire(origin, signal).then(
+      (release) => {
+        connector(opts, (...args) => {
+          const socket = args[1];
+          if (socket) socket.once('close', release);
+          else release();
+          callback(...args);
+        });
+      },
+      (error: unknown) => callback(error as Error, null),
+    );
   };
 }

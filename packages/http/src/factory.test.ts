@@ -7,6 +7,7 @@ import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   createDownloaderFactory,
+  Limiter,
   rebuildDownloaderFactory,
   ErrorCodes,
   type DownloaderFactoryOptions,
@@ -121,6 +122,36 @@ describe('through createDownloaderFactory', () => {
     expect(server.stats().peakConnections).toBeLessThanOrEqual(8);
     expect(server.stats().totalConnections).toBeLessThanOrEqual(8);
   }, 60_000);
+
+  it("a budget that counts connections: each socket holds a lease until it closes, and an idle one closes within the factory's maxIdleMs", async () => {
+    // The fixture says Keep-Alive: timeout=30 and the adapter's own figure is 20 s.
+    const server = await startHttpFixture({ keepAliveTimeoutMs: 30_000 });
+    cleanup.push(() => server.stop());
+    server.put('/a', bytes(64, 1));
+    const leases = { taken: [] as string[], held: 0 };
+    const f = factory(
+      { keepAliveTimeout: 20_000 },
+      {
+        budget: (init) =>
+          Object.assign(new Limiter(init), {
+            connections: (origin: string) => {
+              leases.taken.push(origin);
+              leases.held++;
+              return Promise.resolve(() => void leases.held--);
+            },
+          }),
+      },
+    );
+    await f.download({ url: server.url('/a') });
+    expect(server.stats().connections).toBe(1);
+    expect(leases).toEqual({ taken: [new URL(server.url('/a')).origin], held: 1 });
+    const idleSince = Date.now();
+    await waitFor(() => server.stats().connections === 0 && leases.held === 0, {
+      timeoutMs: 5_000,
+    });
+    // maxIdleMs = 1 s (undici's coarse timers may add up to 1 s); nowhere near 20 or 30 s.
+    expect(Date.now() - idleSince).toBeLessThan(2_500);
+  });
 
   it('a reset mid-body is resumed with Range and If-Range', async () => {
     const server = await fixture();

@@ -58,7 +58,12 @@ export interface HttpAdapterOptions {
    * @default false
    */
   readonly allowH2?: boolean;
-  /** How long an idle connection is kept for reuse. @default 4000 */
+  /**
+   * How long an idle connection is kept for reuse. Lowered to the factory's
+   * `maxIdleMs` when that is set (a fleet-wide budget on Redis), which also
+   * caps a server's longer `Keep-Alive: timeout=` hint.
+   * @default 4000
+   */
   readonly keepAliveTimeout?: number;
   /**
    * An undici dispatcher to send every request through instead of the

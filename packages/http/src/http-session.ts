@@ -107,9 +107,19 @@ export class HttpSession implements AdapterSession {
           tls,
           proxies,
           connectTimeout: options.timeouts?.connect ?? DEFAULT_TIMEOUTS.connect,
-          keepAliveTimeout: options.keepAliveTimeout ?? 4_000,
+          // The factory's maxIdleMs caps both our own figure and the server's Keep-Alive hint.
+          keepAliveTimeout: Math.max(
+            1,
+            Math.min(options.keepAliveTimeout ?? 4_000, context.maxIdleMs ?? Infinity),
+          ),
+          ...(context.maxIdleMs === undefined
+            ? {}
+            : { keepAliveMaxTimeout: Math.max(1, context.maxIdleMs) }),
           allowH2: options.allowH2 === true,
           alerts,
+          ...(context.connectionGate === undefined
+            ? {}
+            : { gate: { gate: context.connectionGate, signal: destroyed.signal } }),
         });
     const onContextAbort = () => destroyed.abort(context.signal.reason);
     if (context.signal.aborted) onContextAbort();

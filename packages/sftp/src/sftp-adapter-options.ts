@@ -45,7 +45,11 @@ export interface SftpAdapterOptions {
   readonly readyTimeoutMs?: number;
   /** SSH keep-alive interval on every connection, in milliseconds; 0 disables it. @default 15000 */
   readonly keepAliveIntervalMs?: number;
-  /** An idle pooled connection is closed after this many milliseconds. @default 60000 */
+  /**
+   * An idle pooled connection is closed after this many milliseconds, or
+   * sooner when the factory sets `maxIdleMs` (a fleet-wide budget on Redis).
+   * @default 60000
+   */
   readonly idleTimeoutMs?: number;
   /**
    * At most this many connections to one host, when that is below the

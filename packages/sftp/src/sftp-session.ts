@@ -9,6 +9,8 @@ import {
   DownloadError,
   ErrorCodes,
   abortError,
+  gatedDriver,
+  poolIdleTimeout,
   poolLimit,
   pooledSession,
   resolveSecret,
@@ -160,93 +162,100 @@ export async function createSftpSession(
   const keepaliveInterval = options.keepAliveIntervalMs ?? 15_000;
 
   const pool = new ConnectionPool<SftpConnection, SftpTarget>(
-    {
-      async connect(host, target, signal) {
-        const url = new URL(
-          `sftp://${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}/`,
-        );
-        const client = new SftpClient('dl', silentEvents);
-        const ssh = (client as unknown as ClientInternals).client;
-        const connection: SftpConnection = { client, ssh, channel: undefined, broken: false };
-        let verdict: HostKeyVerdict | undefined;
-        let raw: Error | undefined;
-        ssh.on('close', () => (connection.broken = true));
-        ssh.on('error', (error: Error) => {
-          raw ??= error;
+    gatedDriver(
+      {
+        async connect(host, target, signal) {
+          const url = new URL(
+            `sftp://${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}/`,
+          );
+          const client = new SftpClient('dl', silentEvents);
+          const ssh = (client as unknown as ClientInternals).client;
+          const connection: SftpConnection = { client, ssh, channel: undefined, broken: false };
+          let verdict: HostKeyVerdict | undefined;
+          let raw: Error | undefined;
+          ssh.on('close', () => (connection.broken = true));
+          ssh.on('error', (error: Error) => {
+            raw ??= error;
+            connection.broken = true;
+          });
+          const onAbort = () => ssh.destroy();
+          signal.addEventListener('abort', onAbort, { once: true });
+          const algorithms = insecure
+            ? undefined
+            : policy.preferredAlgorithms(target.host, target.port);
+          // SFTP is request/response in small packets: without NODELAY, Nagle's algorithm and delayed
+          // ACKs add 40 ms to every round trip; the socket gathers each tick's writes instead.
+          const sock = new Socket();
+          sock.setNoDelay(true);
+          sock.connect({ host: target.host, port: target.port });
+          coalesceWrites(sock);
+          try {
+            const connecting = client.connect({
+              sock,
+              host: target.host,
+              port: target.port,
+              username: target.username,
+              ...(target.password === undefined ? {} : { password: target.password }),
+              ...(privateKey === undefined ? {} : { privateKey }),
+              ...(passphrase === undefined ? {} : { passphrase }),
+              ...(agent === undefined ? {} : { agent }),
+              hostVerifier: (key: Buffer) => {
+                if (insecure) return true;
+                verdict = policy.verify(target.host, target.port, key);
+                return verdict.trusted;
+              },
+              ...(algorithms === undefined ? {} : { algorithms: { serverHostKey: algorithms } }),
+              readyTimeout,
+              keepaliveInterval,
+              keepaliveCountMax: 3,
+              tryKeyboard: false,
+            } as SftpClient.ConnectOptions);
+            const channel = (await connecting) as unknown as SftpChannel;
+            // ssh2 emits protocol errors on the SFTP channel; unheard, they would crash the process.
+            channel.on('error', () => (connection.broken = true));
+            connection.channel = channel;
+            log.debug('sftp: connected', { host });
+            return connection;
+          } catch (error) {
+            ssh.destroy();
+            sock.destroy();
+            connection.broken = true;
+            if (signal.aborted) throw abortError(signal.reason, url);
+            if (verdict !== undefined && !verdict.trusted)
+              throw untrustedHostKey(verdict, target.host, target.port, url);
+            throw toSftpError(raw ?? error, url, secretsFor(target));
+          } finally {
+            signal.removeEventListener('abort', onAbort);
+          }
+        },
+        isAlive: (connection) =>
+          !connection.broken &&
+          (connection.client as unknown as ClientInternals).sftp !== undefined,
+        async close(connection) {
           connection.broken = true;
-        });
-        const onAbort = () => ssh.destroy();
-        signal.addEventListener('abort', onAbort, { once: true });
-        const algorithms = insecure
-          ? undefined
-          : policy.preferredAlgorithms(target.host, target.port);
-        // SFTP is request/response in small packets: without NODELAY, Nagle's algorithm and delayed
-        // ACKs add 40 ms to every round trip; the socket gathers each tick's writes instead.
-        const sock = new Socket();
-        sock.setNoDelay(true);
-        sock.connect({ host: target.host, port: target.port });
-        coalesceWrites(sock);
-        try {
-          const connecting = client.connect({
-            sock,
-            host: target.host,
-            port: target.port,
-            username: target.username,
-            ...(target.password === undefined ? {} : { password: target.password }),
-            ...(privateKey === undefined ? {} : { privateKey }),
-            ...(passphrase === undefined ? {} : { passphrase }),
-            ...(agent === undefined ? {} : { agent }),
-            hostVerifier: (key: Buffer) => {
-              if (insecure) return true;
-              verdict = policy.verify(target.host, target.port, key);
-              return verdict.trusted;
-            },
-            ...(algorithms === undefined ? {} : { algorithms: { serverHostKey: algorithms } }),
-            readyTimeout,
-            keepaliveInterval,
-            keepaliveCountMax: 3,
-            tryKeyboard: false,
-          } as SftpClient.ConnectOptions);
-          const channel = (await connecting) as unknown as SftpChannel;
-          // ssh2 emits protocol errors on the SFTP channel; unheard, they would crash the process.
-          channel.on('error', () => (connection.broken = true));
-          connection.channel = channel;
-          log.debug('sftp: connected', { host });
-          return connection;
-        } catch (error) {
-          ssh.destroy();
-          sock.destroy();
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([
+            connection.client.end().catch(() => undefined),
+            new Promise((resolve) => {
+              timer = setTimeout(resolve, 2000);
+            }),
+          ]);
+          clearTimeout(timer);
+          connection.ssh.destroy();
+        },
+        destroy(connection) {
           connection.broken = true;
-          if (signal.aborted) throw abortError(signal.reason, url);
-          if (verdict !== undefined && !verdict.trusted)
-            throw untrustedHostKey(verdict, target.host, target.port, url);
-          throw toSftpError(raw ?? error, url, secretsFor(target));
-        } finally {
-          signal.removeEventListener('abort', onAbort);
-        }
+          connection.ssh.destroy();
+        },
       },
-      isAlive: (connection) =>
-        !connection.broken && (connection.client as unknown as ClientInternals).sftp !== undefined,
-      async close(connection) {
-        connection.broken = true;
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([
-          connection.client.end().catch(() => undefined),
-          new Promise((resolve) => {
-            timer = setTimeout(resolve, 2000);
-          }),
-        ]);
-        clearTimeout(timer);
-        connection.ssh.destroy();
-      },
-      destroy(connection) {
-        connection.broken = true;
-        connection.ssh.destroy();
-      },
-    },
+      context,
+      // The fleet counts connections per address and port, as the pool does.
+      (_host, target) =>
+        `sftp://${target.host.includes(':') ? `[${target.host}]` : target.host}:${String(target.port)}`,
+    ),
     {
       limit: poolLimit(context, options.maxConnectionsPerHost),
-      idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
+      idleTimeoutMs: poolIdleTimeout(context, options.idleTimeoutMs ?? 60_000),
       keepAliveIntervalMs: 0,
     },
   );

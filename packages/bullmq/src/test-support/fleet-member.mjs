@@ -4,7 +4,7 @@
 // the test builds them first when they are stale.
 //
 // argv[2]: JSON { redisUrl, urls, total, perHost, member, leaseMs?, renewEveryMs?,
-//   quietMs?, rate?, ratePerHost?, gate? }
+//   quietMs?, rate?, ratePerHost?, gate?, lease? }
 // stdout: { ready } once started, one JSON line per outcome ({ done, ok, origin, bytes, at }),
 // then { finished, ok, failed, rateCalls }. With `gate`, it starts downloading only after a
 // line on stdin.
@@ -19,6 +19,7 @@ const provider = redisBudget({
   ...(config.leaseMs === undefined ? {} : { leaseMs: config.leaseMs }),
   ...(config.renewEveryMs === undefined ? {} : { renewEveryMs: config.renewEveryMs }),
   ...(config.quietMs === undefined ? {} : { quietMs: config.quietMs }),
+  ...(config.lease === undefined ? {} : { lease: config.lease }),
 });
 // The budget the factory built, for its count of Redis calls for the rate caps.
 let budget;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SessionContext } from '../contracts/session.js';
 import { ConnectionPool } from '../pool/connection-pool.js';
-import { poolLimit, pooledSession } from './pooled-session.js';
+import { gatedDriver, poolLimit, pooledSession } from './pooled-session.js';
 
 const context = { maxConnectionsPerHost: 4 } as SessionContext;
 
@@ -40,5 +40,49 @@ describe('pooledSession', () => {
     expect(session.idleConnections('x://h')).toBe(1);
     await session.close();
     expect(pool.closed).toBe(true);
+  });
+});
+
+describe('gatedDriver', () => {
+  it('holds a lease per connection from before connect until close or destroy; a failed or aborted connect holds nothing', async () => {
+    const held = new Map<string, number>();
+    const gate = {
+      acquire: async (origin: string, signal?: AbortSignal) => {
+        if (signal?.aborted) throw new Error('aborted');
+        held.set(origin, (held.get(origin) ?? 0) + 1);
+        return () => void held.set(origin, held.get(origin)! - 1);
+      },
+    };
+    const driver = gatedDriver(
+      {
+        connect: async (_host: string, spec: string) => {
+          if (spec === 'bad') throw new Error('refused');
+          return { alive: true };
+        },
+        isAlive: (c: { alive: boolean }) => c.alive,
+        close: async (c: { alive: boolean }) => void (c.alive = false),
+        destroy: (c: { alive: boolean }) => void (c.alive = false),
+      },
+      { ...context, connectionGate: gate },
+      (host) => `x://${host}`,
+    );
+    const live = new AbortController().signal;
+    const a = await driver.connect('h:1', 'ok', live);
+    const b = await driver.connect('h:1', 'ok', live);
+    expect(held.get('x://h:1')).toBe(2);
+    await expect(driver.connect('h:1', 'bad', live)).rejects.toThrow('refused');
+    await expect(driver.connect('h:1', 'ok', AbortSignal.abort())).rejects.toThrow('aborted');
+    expect(held.get('x://h:1')).toBe(2);
+    await driver.close(a);
+    driver.destroy(b);
+    driver.destroy(b);
+    expect(held.get('x://h:1')).toBe(0);
+    const plain = {
+      connect: async () => 1,
+      isAlive: () => true,
+      close: async () => {},
+      destroy: () => {},
+    };
+    expect(gatedDriver(plain, context, () => 'x://h:1')).toBe(plain);
   });
 });

@@ -1,5 +1,5 @@
 import type { AdapterSession, SessionContext } from '../contracts/session.js';
-import type { ConnectionPool } from '../pool/connection-pool.js';
+import type { ConnectionPool, PoolDriver } from '../pool/connection-pool.js';
 
 /** A session whose connections are pooled per host: what it shows for diagnostics. */
 export interface PooledSession extends AdapterSession {
@@ -19,6 +19,14 @@ export function poolLimit(
   maxConnectionsPerHost: number | undefined,
 ): number {
   return Math.max(1, Math.min(context.maxConnectionsPerHost, maxConnectionsPerHost ?? Infinity));
+}
+
+/**
+ * The pool's idle timeout: the adapter's own (`idleTimeoutMs`, or its
+ * default), lowered to the factory's `maxIdleMs` when that is set and lower.
+ */
+export function poolIdleTimeout(context: SessionContext, idleTimeoutMs: number): number {
+  return Math.max(0, Math.min(idleTimeoutMs, context.maxIdleMs ?? Infinity));
 }
 
 /**
@@ -47,5 +55,68 @@ export function pooledSession<C, S>(
     },
     close: () => pool.close(),
     destroy: () => pool.destroy(),
+  };
+}
+
+/**
+ * `driver`, holding a lease of the factory's connection gate
+ * (`context.connectionGate`, set when a fleet-wide budget counts
+ * connections) for every connection it opens: taken before `connect`, given
+ * back when the connect fails (or its wait aborts) or the connection is
+ * closed or destroyed. `originOf` names the origin (`scheme://host:port`) a
+ * connection to `host` for `spec` counts against. Without a gate, `driver`
+ * itself.
+ */
+export function gatedDriver<C, S>(
+  driver: PoolDriver<C, S>,
+  context: SessionContext,
+  originOf: (host: string, spec: S) => string,
+): PoolDriver<C, S> {
+  const gate = context.connectionGate;
+  if (gate === undefined) return driver;
+  const leases = new Map<C, () => void>();
+  const giveBack = (connection: C) => {
+    const release = leases.get(connection);
+    leases.delete(connection);
+    release?.();
+  };
+  return {
+    async connect(host, spec, signal) {
+      const release = await gate.acquire(originOf(host, spec), signal);
+      let connection: C;
+      try {
+        connection = await driver.connect(host, spec, signal);
+      } catch (error) {
+        release();
+        throw error;
+      }
+      leases.set(connection, once(release));
+      return connection;
+    },
+    isAlive: (connection) => driver.isAlive(connection),
+    async close(connection) {
+      try {
+        await driver.close(connection);
+      } finally {
+        giveBack(connection);
+      }
+    },
+    destroy(connection) {
+      try {
+        driver.destroy(connection);
+      } finally {
+        giveBack(connection);
+      }
+    },
+    ...(driver.ping === undefined ? {} : { ping: (connection: C) => driver.ping!(connection) }),
+  };
+}
+
+function once(fn: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    fn();
   };
 }

@@ -149,6 +149,25 @@ export interface AdmissionBudget {
   throttledHosts?(): readonly HostThrottle[];
   /** Releases what the budget holds outside this process (leases, timers). Called once by the factory's `close()`/`destroy()`. */
   close?(): Promise<void>;
+  /**
+   * A lease for one connection to `origin`, held from before the connection
+   * is opened until it is closed: resolves with the function that gives it
+   * back (call it exactly once; later calls do nothing). Optional.
+   *
+   * Why: a budget shared by a fleet (Redis) promises a host at most N
+   * connections from all the processes together, and a server counts the
+   * idle keep-alive sockets and logged-in control connections each process
+   * pools, not only the busy ones. When a budget has it, the factory hands
+   * it to every adapter as `SessionContext.connectionGate`, and caps idle
+   * connections (`SessionContext.maxIdleMs`) so an idle one does not hold a
+   * fleet slot for long. Such a budget counts connections against the
+   * per-host limit; its transfer permits (`acquire`) may then count in this
+   * process only. Must honour `signal` like `acquire` (rejects with an
+   * `aborted` `DownloadError`, holding nothing), and block while `origin`
+   * is paused. The in-process limiter leaves it out: within one process
+   * each adapter's per-host connection cap already bounds the connections.
+   */
+  connections?(origin: string, signal?: AbortSignal): Promise<() => void>;
 }
 
 /**

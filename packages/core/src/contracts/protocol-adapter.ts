@@ -39,7 +39,12 @@ export interface ProtocolAdapter<S extends AdapterSession = AdapterSession> {
   readonly schemes: readonly string[];
   /** What the adapter can do; see {@link AdapterCapabilities}. */
   readonly capabilities: AdapterCapabilities;
-  /** Creates the shared resources for one factory. */
+  /**
+   * Creates the shared resources for one factory. The session must keep
+   * to `context`: never more than `maxConnectionsPerHost` connections to
+   * one origin, and, when `maxIdleMs` is set, no connection idle for longer
+   * than that (a fleet-wide budget counts idle connections only that long).
+   */
   createSession(context: SessionContext): S | Promise<S>;
   /**
    * Opens `request.url` at `request.offset` and resolves once metadata is

@@ -45,4 +45,35 @@ export interface SessionContext {
   readonly signal: AbortSignal;
   /** Where to write diagnostics (never secrets). */
   readonly log: import('./logger.js').Logger;
+  /**
+   * An idle pooled connection must be closed within this many milliseconds
+   * of its last transfer; undefined: the adapter's own idle timeout.
+   *
+   * Set together with `connectionGate`: an idle connection holds a fleet
+   * slot of its host, so it must not idle for long. Every adapter that keeps
+   * connections open between transfers (keep-alive sockets, logged-in
+   * sessions) must honour it: use the lower of its own idle timeout and this.
+   */
+  readonly maxIdleMs?: number;
+  /**
+   * Set when the factory's budget counts connections (a fleet-wide budget
+   * on Redis, `AdmissionBudget.connections`). Every adapter must call
+   * `acquire(origin)` before opening a connection to `origin` and call the
+   * returned function exactly once when that connection is closed (also
+   * when the connect failed); an aborted `acquire` holds nothing.
+   */
+  readonly connectionGate?: ConnectionGate;
+}
+
+/**
+ * Leases for connections, handed to adapters by the factory (see
+ * {@link SessionContext.connectionGate}).
+ */
+export interface ConnectionGate {
+  /**
+   * Call before opening a connection to `origin` (`scheme://host:port`);
+   * resolves with the function to call exactly once when that connection is
+   * closed. Rejects (holding nothing) when `signal` aborts.
+   */
+  acquire(origin: string, signal?: AbortSignal): Promise<() => void>;
 }

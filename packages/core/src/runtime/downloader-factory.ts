@@ -8,7 +8,7 @@ import type { FactoryConfig } from '../config/factory-config.js';
 import type { DownloadEvents } from '../contracts/progress.js';
 import type { Logger } from '../contracts/logger.js';
 import { composeOpen, type OpenFunction } from '../contracts/open-function.js';
-import type { Session } from '../contracts/session.js';
+import type { Session, SessionContext } from '../contracts/session.js';
 import { abortError, DownloadError } from '../errors/download-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
 import { linkedAbort } from '../util/linked-abort.js';
@@ -92,7 +92,8 @@ class Factory implements DownloaderFactory {
     if (!Array.isArray(options.adapters) || options.adapters.length === 0) {
       throw invalidOption('adapters: pass at least one adapter instance');
     }
-    const context = {
+    // maxIdleMs and connectionGate are filled in once the budget exists; sessions are created later, on first use.
+    const context: { -readonly [K in keyof Omit<SessionContext, 'signal'>]: SessionContext[K] } = {
       maxConnectionsPerHost: Math.min(perHost, total),
       maxConnections: total,
       userAgent: `dl/${VERSION}${options.userAgent ? ` ${options.userAgent}` : ''}`,
@@ -144,6 +145,22 @@ class Factory implements DownloaderFactory {
         return cap === undefined ? perHost : Math.max(1, Math.min(perHost, cap));
       },
     });
+    const budget = this.#budget;
+    if (budget.connections !== undefined) {
+      context.connectionGate = {
+        acquire: async (origin, signal) => {
+          const release = await budget.connections!(origin, signal);
+          let released = false;
+          return () => {
+            if (released) return;
+            released = true;
+            // The server sees the close a moment after this process does: the lease covers that.
+            setTimeout(release, CLOSE_GRACE_MS).unref();
+          };
+        },
+      };
+      context.maxIdleMs = GATED_MAX_IDLE_MS;
+    }
     const base: OpenFunction = (request) => this.#guardFor(request.url).open(request);
     this.#attempts = {
       open: composeOpen(base, options.interceptors ?? [], { log: context.log }),
@@ -404,6 +421,22 @@ function factoryClosed(): DownloadError {
 function schemeOf(url: URL): string {
   return url.protocol.slice(0, -1).toLowerCase();
 }
+
+/**
+ * How long an adapter may keep a connection idle when the budget counts
+ * connections (`AdmissionBudget.connections`): an idle connection holds one
+ * of its host's fleet-wide slots, so it is kept only for quick reuse.
+ */
+const GATED_MAX_IDLE_MS = 1_000;
+
+/**
+ * How long a connection lease outlives the close of its connection: the
+ * server learns of a close after the client (the FIN's trip, its event
+ * loop; the fleet test's loaded server was seen over 100 ms late), and
+ * another process must not open a connection in its place before the
+ * server counted this one out.
+ */
+const CLOSE_GRACE_MS = 300;
 
 function positive(value: number, name: string): number {
   if (!Number.isSafeInteger(value) || value < 1)

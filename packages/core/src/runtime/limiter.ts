@@ -95,6 +95,10 @@ export const localBudget: BudgetProvider = (init) => new Limiter(init);
  * origin's limit (at most once per pause, never below 1); the limit climbs
  * back one step per quiet period. Bandwidth caps (`rate`, `ratePerHost`)
  * are token buckets that readers pay into after each chunk.
+ *
+ * It has no `connections`: in one process each adapter's per-host
+ * connection cap already bounds the connections a host sees, and the
+ * adapters keep their own idle timeouts.
  */
 export class Limiter implements AdmissionBudget {
   #active = 0;
