@@ -30,6 +30,12 @@ export interface DispatcherRouter {
   readonly for: (url: URL) => Dispatcher;
   /** Dispatchers the session created (and so closes). */
   readonly owned: readonly Dispatcher[];
+  /**
+   * Whether the connection that serves a request for `url` should close
+   * after it (`reset`): a direct connection while the gate says this process
+   * holds more than its fair share of the origin. A true answer counts.
+   */
+  readonly retire: (url: URL) => boolean;
 }
 
 /**
@@ -59,8 +65,11 @@ export function createDispatchers(settings: DispatcherSettings): DispatcherRoute
     ...pool,
     connect: settings.gate === undefined ? connector : gated(connector, settings.gate),
   });
+  const retireOf = settings.gate?.gate.retire?.bind(settings.gate.gate);
+  const retireDirect = (url: URL): boolean =>
+    retireOf?.(gateOrigin(url.protocol, url.hostname, url.port)) ?? false;
   const proxies = settings.proxies;
-  if (!proxies) return { for: () => direct, owned: [direct] };
+  if (!proxies) return { for: () => direct, owned: [direct], retire: retireDirect };
 
   const byUrl = new Map<string, ProxyAgent>();
   const proxyAgent = (proxy: ResolvedProxy): ProxyAgent => {
@@ -88,12 +97,14 @@ export function createDispatchers(settings: DispatcherSettings): DispatcherRoute
   };
   const httpAgent = proxies.http ? proxyAgent(proxies.http) : undefined;
   const httpsAgent = proxies.https ? proxyAgent(proxies.https) : undefined;
+  const route = (url: URL): Dispatcher => {
+    const agent = url.protocol === 'https:' ? httpsAgent : httpAgent;
+    return agent === undefined || proxies.bypass(url) ? direct : agent;
+  };
   return {
-    for: (url) => {
-      const agent = url.protocol === 'https:' ? httpsAgent : httpAgent;
-      return agent === undefined || proxies.bypass(url) ? direct : agent;
-    },
+    for: route,
     owned: [direct, ...byUrl.values()],
+    retire: (url) => route(url) === direct && retireDirect(url),
   };
 }
 
@@ -110,6 +121,12 @@ function tlsConnect(tls: ResolvedTls): Record<string, unknown> {
 
 const DEFAULT_PORTS: Record<string, string> = { 'http:': '80', 'https:': '443' };
 
+/** The origin a direct connection's lease counts against: `protocol//host:port`, the port always given. */
+function gateOrigin(protocol: string, hostname: string, port: string): string {
+  const p = port || DEFAULT_PORTS[protocol] || '';
+  return `${protocol}//${hostname}${p ? `:${p}` : ''}`;
+}
+
 /**
  * `connector`, taking a lease of `gate` for the socket's origin before it
  * connects; the lease is given back on the socket's 'close', or at once
@@ -121,8 +138,7 @@ function gated(
   { gate, signal }: { readonly gate: ConnectionGate; readonly signal: AbortSignal },
 ): buildConnector.connector {
   return (opts, callback) => {
-    const port = opts.port || DEFAULT_PORTS[opts.protocol] || '';
-    const origin = `${opts.protocol}//${opts.hostname}${port ? `:${port}` : ''}`;
+    const origin = gateOrigin(opts.protocol, opts.hostname, opts.port);
     gate.acquire(origin, signal).then(
       (release) => {
         connector(opts, (...args) => {

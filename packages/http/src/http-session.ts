@@ -158,6 +158,8 @@ export class HttpSession implements AdapterSession {
   ): Promise<Dispatcher.ResponseData> {
     return this.dispatcher(url).request({
       origin: url.origin,
+      // Over this process's fair share of the host's fleet-wide connections: this one closes after.
+      ...(this.#router?.retire(url) === true ? { reset: true } : {}),
       path: `${url.pathname}${url.search}`,
       method: 'GET',
       headers,
