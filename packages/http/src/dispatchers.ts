@@ -121,6 +121,18 @@ function tlsConnect(tls: ResolvedTls): Record<string, unknown> {
 
 const DEFAULT_PORTS: Record<string, string> = { 'http:': '80', 'https:': '443' };
 
+/**
+ * How long a connect waits for its lease before it gives up with
+ * {@link GATE_BUSY}: undici binds a request to the connection it opens, so a
+ * request must not wait there while another of this process's connections
+ * may free up first (the session sends it again, and undici drops a client
+ * whose connect failed).
+ */
+const GATE_WAIT_MS = 250;
+
+/** The code of the error a connect that got no lease in {@link GATE_WAIT_MS} fails with. */
+export const GATE_BUSY = 'DL_GATE_BUSY';
+
 /** The origin a direct connection's lease counts against: `protocol//host:port`, the port always given. */
 function gateOrigin(protocol: string, hostname: string, port: string): string {
   const p = port || DEFAULT_PORTS[protocol] || '';
@@ -139,7 +151,8 @@ function gated(
 ): buildConnector.connector {
   return (opts, callback) => {
     const origin = gateOrigin(opts.protocol, opts.hostname, opts.port);
-    gate.acquire(origin, signal).then(
+    const wait = AbortSignal.any([signal, AbortSignal.timeout(GATE_WAIT_MS)]);
+    gate.acquire(origin, wait).then(
       (release) => {
         connector(opts, (...args) => {
           const socket = args[1];
@@ -148,7 +161,10 @@ function gated(
           callback(...args);
         });
       },
-      (error: unknown) => callback(error as Error, null),
+      (error: unknown) => {
+        if (signal.aborted) return callback(error as Error, null);
+        callback(Object.assign(new Error('No connection lease yet'), { code: GATE_BUSY }), null);
+      },
     );
   };
 }
