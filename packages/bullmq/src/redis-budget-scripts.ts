@@ -41,27 +41,38 @@ end
 /**
  * The fair share of one worker at an origin. Needs `limit`, `now`, the lease
  * set `leaseKey`, the want set `wantKey` (drops its expired members) and
- * `me` (this worker's id). Sets `mine` (its leases there), and `share`: -1
- * while no other worker wants a lease there, else
- * ceil(limit / workers that hold or want one), this one included.
+ * `me` (this worker's id). Sets `mine` (its leases there), `most` (the most
+ * it may hold), and `share`: -1 while no other worker wants a lease there.
+ * With W workers holding or wanting one, `most` is ceil(limit / W), or
+ * floor(limit / W) (at least 1) while another wanting worker holds fewer
+ * than that (it starves: the ceilings of all add up to more than the limit);
+ * `share` is then `most`.
  */
 const SHARE = `
 redis.call('ZREMRANGEBYSCORE', wantKey, '-inf', now)
-local workers = {}
+local held = {}
 local count = 0
-local mine = 0
 for _, id in ipairs(redis.call('ZRANGE', leaseKey, 0, -1)) do
   local w = string.match(id, '^(.*):[^:]*$') or id
-  if w == me then mine = mine + 1 end
-  if not workers[w] then workers[w] = true count = count + 1 end
+  if not held[w] then held[w] = 0 count = count + 1 end
+  held[w] = held[w] + 1
 end
-local others = false
+local mine = held[me] or 0
+local wanting = {}
 for _, w in ipairs(redis.call('ZRANGE', wantKey, 0, -1)) do
-  if w ~= me then others = true end
-  if not workers[w] then workers[w] = true count = count + 1 end
+  if w ~= me then wanting[#wanting + 1] = w end
+  if not held[w] then held[w] = 0 count = count + 1 end
 end
 local share = -1
-if others then share = math.ceil(limit / math.max(1, count)) end
+local most = limit
+if #wanting > 0 then
+  local floor = math.max(1, math.floor(limit / math.max(1, count)))
+  most = math.ceil(limit / math.max(1, count))
+  for _, w in ipairs(wanting) do
+    if held[w] < floor then most = floor end
+  end
+  share = most
+end
 `;
 
 /**
@@ -98,13 +109,13 @@ if offered > 0 then
 end
 ${SHARE}
 local lease = tonumber(ARGV[2])
-local held = redis.call('ZCARD', KEYS[1])
+local total = redis.call('ZCARD', KEYS[1])
 local granted = 0
 for i = 8, #ARGV do
-  if held >= limit then break end
-  if share >= 0 and mine >= share then break end
+  if total >= limit then break end
+  if mine >= most then break end
   redis.call('ZADD', KEYS[1], now + lease, ARGV[i])
-  held = held + 1
+  total = total + 1
   mine = mine + 1
   granted = granted + 1
 end
