@@ -39,12 +39,56 @@ end
 `;
 
 /**
- * Grants as many of the offered leases as the origin has room for.
- * KEYS: lease set, pause key, limit key. ARGV: configured limit, lease ms,
- * quiet ms, lease ids...
- * Returns `{granted, pausedForMs, limit, nextStepMs, reason}`: while the
- * origin is paused nothing is granted and the pause's remaining time is
- * returned; `limit` is the origin's limit now (lowered after a signal).
+ * The fair share of one worker at an origin. Needs `limit`, `now`, the lease
+ * set `leaseKey`, the want set `wantKey` (drops its expired members) and
+ * `me` (this worker's id). Sets `mine` (its leases there), `most` (the most
+ * it may hold), and `share`: -1 while no other worker wants a lease there.
+ * With W workers holding or wanting one, `most` is ceil(limit / W), or
+ * floor(limit / W) (at least 1) while another wanting worker holds fewer
+ * than that (it starves: the ceilings of all add up to more than the limit);
+ * `share` is then `most`.
+ */
+const SHARE = `
+redis.call('ZREMRANGEBYSCORE', wantKey, '-inf', now)
+local held = {}
+local count = 0
+for _, id in ipairs(redis.call('ZRANGE', leaseKey, 0, -1)) do
+  local w = string.match(id, '^(.*):[^:]*$') or id
+  if not held[w] then held[w] = 0 count = count + 1 end
+  held[w] = held[w] + 1
+end
+local mine = held[me] or 0
+local wanting = {}
+for _, w in ipairs(redis.call('ZRANGE', wantKey, 0, -1)) do
+  if w ~= me then wanting[#wanting + 1] = w end
+  if not held[w] then held[w] = 0 count = count + 1 end
+end
+local share = -1
+local most = limit
+if #wanting > 0 then
+  local floor = math.max(1, math.floor(limit / math.max(1, count)))
+  most = math.ceil(limit / math.max(1, count))
+  for _, w in ipairs(wanting) do
+    if held[w] < floor then most = floor end
+  end
+  share = most
+end
+`;
+
+/**
+ * Grants as many of the offered leases as the origin has room for, and as
+ * this worker's fair share allows: while another worker wants a lease of the
+ * origin, a worker holding its share (ceil(limit / workers holding or
+ * wanting)) gets none. A worker left wanting is listed in the want set
+ * `{prefix}:want:{origin}` for `wantMs`, refreshed by each call, and the
+ * call publishes the origin on the want channel, so holders over their
+ * share hear of it; a worker granted all it asked for leaves the set.
+ * KEYS: lease set, pause key, limit key, want set. ARGV: configured limit,
+ * lease ms, quiet ms, worker id, want ms, want channel, origin, lease ids...
+ * Returns `{granted, pausedForMs, limit, nextStepMs, reason, share}`: while
+ * the origin is paused nothing is granted and the pause's remaining time is
+ * returned; `limit` is the origin's limit now (lowered after a signal);
+ * `share` this worker's share (-1: nobody else wants one).
  */
 export const ACQUIRE = `
 ${NOW}
@@ -53,19 +97,37 @@ local quiet = tonumber(ARGV[3])
 local limitKey = KEYS[3]
 ${LIMIT}
 local paused = redis.call('PTTL', KEYS[2])
-if paused > 0 then return {0, paused, limit, nextStep, reason} end
+if paused > 0 then return {0, paused, limit, nextStep, reason, -1} end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local me = ARGV[4]
+local wantKey = KEYS[4]
+local leaseKey = KEYS[1]
+local offered = #ARGV - 7
+if offered > 0 then
+  redis.call('ZADD', wantKey, now + tonumber(ARGV[5]), me)
+  redis.call('PEXPIRE', wantKey, tonumber(ARGV[5]))
+end
+${SHARE}
 local lease = tonumber(ARGV[2])
-local held = redis.call('ZCARD', KEYS[1])
+local total = redis.call('ZCARD', KEYS[1])
 local granted = 0
-for i = 4, #ARGV do
-  if held >= limit then break end
+for i = 8, #ARGV do
+  if total >= limit then break end
+  if mine >= most then break end
   redis.call('ZADD', KEYS[1], now + lease, ARGV[i])
-  held = held + 1
+  total = total + 1
+  mine = mine + 1
   granted = granted + 1
 end
 if granted > 0 then redis.call('PEXPIRE', KEYS[1], lease) end
-return {granted, 0, limit, nextStep, reason}
+if offered > 0 then
+  if granted == offered then
+    redis.call('ZREM', wantKey, me)
+  else
+    redis.call('PUBLISH', ARGV[6], ARGV[7])
+  end
+end
+return {granted, 0, limit, nextStep, reason, share}
 `;
 
 /**
@@ -83,17 +145,23 @@ return removed
  * Pushes the expiry of every lease this process holds, in one call. A lease
  * that is missing (lost when Redis restarted from an append-only file that
  * had not synced it yet) or already expired (renewed too late) is put back:
- * its transfer is running, so it counts. Returns how many were late or missing.
- * KEYS: lease sets. ARGV: lease ms, then per key: count, lease ids...
+ * its transfer is running, so it counts. Returns how many were late or
+ * missing, then this worker's share of each origin (as ACQUIRE's `share`).
+ * KEYS: lease sets, then their want sets. ARGV: lease ms, worker id, then
+ * per lease set: its origin's limit, count, lease ids...
  */
 export const RENEW = `
 ${NOW}
 local lease = tonumber(ARGV[1])
-local pos = 2
+local me = ARGV[2]
+local pos = 3
 local late = 0
-for k = 1, #KEYS do
-  local n = tonumber(ARGV[pos])
-  pos = pos + 1
+local out = {0}
+local origins = #KEYS / 2
+for k = 1, origins do
+  local limit = tonumber(ARGV[pos])
+  local n = tonumber(ARGV[pos + 1])
+  pos = pos + 2
   for i = 1, n do
     local expiry = redis.call('ZSCORE', KEYS[k], ARGV[pos])
     if not expiry or tonumber(expiry) <= now then late = late + 1 end
@@ -101,8 +169,13 @@ for k = 1, #KEYS do
     pos = pos + 1
   end
   redis.call('PEXPIRE', KEYS[k], lease)
+  local leaseKey = KEYS[k]
+  local wantKey = KEYS[origins + k]
+  ${SHARE}
+  out[k + 1] = share
 end
-return late
+out[1] = late
+return out
 `;
 
 /**

@@ -379,6 +379,41 @@ describe('redisBudget across a fleet of processes', () => {
     expect(await client.zcard(key)).toBe(0);
   });
 
+  it('shares connection leases fairly: a holder over its share is told to retire connections, and cannot take more while another process waits', async () => {
+    const a = redisBudget({ connection: redis.url, pollMs: 20 })(init());
+    const b = redisBudget({ connection: redis.url, pollMs: 20 })(init());
+    const origin = 'http://fair.example:80';
+    const key = `dl:lease:${origin}`;
+    try {
+      const heldA = await Promise.all([1, 2, 3, 4].map(() => a.connections!(origin)));
+      expect(a.retireConnection!(origin)).toBe(false); // nobody else wants one
+      const heldB = [1, 2].map(() => b.connections!(origin));
+      // b's refused call tells a its share (2 of 4): two of a's connections are to close.
+      await waitFor(() => Promise.resolve(a.retireConnection!(origin)));
+      expect(a.retireConnection!(origin)).toBe(true);
+      expect(a.retireConnection!(origin)).toBe(false);
+      heldA.pop()!();
+      heldA.pop()!();
+      const gotB = await Promise.all(heldB);
+      expect(await client.zcard(key)).toBe(4);
+      // b still waits for more: a, at its share, gets no lease back before b.
+      let third = false;
+      const thirdB = b.connections!(origin).then((release) => ((third = true), release));
+      let extraA = false;
+      const moreA = a.connections!(origin).then((release) => ((extraA = true), release));
+      gotB[0]!();
+      const first = await Promise.race([thirdB.then(() => 'b'), moreA.then(() => 'a')]);
+      expect(first).toBe('b');
+      expect(third).toBe(true);
+      expect(extraA).toBe(false);
+      for (const release of [...heldA, ...gotB, await thirdB]) release();
+      (await moreA)();
+    } finally {
+      await Promise.all([a.close!(), b.close!()]);
+    }
+    expect(await client.zcard(key)).toBe(0);
+  });
+
   it('pauses a host after a burst of 3 refused connections, and after a throttle without Retry-After', async () => {
     const budget = redisBudget({ connection: redis.url })(init());
     const refused = 'http://refused.example:80';

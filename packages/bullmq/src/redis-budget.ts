@@ -29,6 +29,10 @@ const THROTTLE_BASE_MS = 1_000;
 const THROTTLE_MAX_MS = 30_000;
 /** The longest pause a Retry-After can ask for. */
 const MAX_PAUSE_MS = 5 * 60_000;
+/** How long a worker left wanting a lease stays in an origin's want set unless it asks again. */
+const WANT_MS = 2_000;
+/** The least time between two renewals prompted by another worker wanting leases. */
+const WANTED_RENEW_MS = 250;
 
 /** Reconnects at once, then every 50 ms more, never waiting more than 500 ms between tries. */
 const WAIT_OUT: RedisOptions = {
@@ -41,10 +45,17 @@ interface Scripts {
   dlAcquire(
     ...args: (string | number)[]
   ): Promise<
-    [granted: number, pausedMs: number, limit: number, nextStepMs: number, reason: string]
+    [
+      granted: number,
+      pausedMs: number,
+      limit: number,
+      nextStepMs: number,
+      reason: string,
+      share: number,
+    ]
   >;
   dlRelease(...args: (string | number)[]): Promise<number>;
-  dlRenew(...args: (string | number)[]): Promise<number>;
+  dlRenew(...args: (string | number)[]): Promise<number[]>;
   dlSignal(
     ...args: (string | number)[]
   ): Promise<[counted: number, pausedMs: number, limit: number, gen: number, pauseMs: number]>;
@@ -145,6 +156,8 @@ class RedisBudget implements AdmissionBudget {
   readonly #scripts: Scripts;
   readonly #subscriber: Redis;
   readonly #channel: string;
+  /** Where a worker left wanting a lease publishes the origin, so its holders learn their share. */
+  readonly #wantChannel: string;
   /** Lease ids are `{process}:{n}`: unique across the fleet, and tell an operator whose they are. */
   readonly #process = randomUUID();
   #sequence = 0;
@@ -161,6 +174,11 @@ class RedisBudget implements AdmissionBudget {
   readonly #listeners = new Set<() => void>();
   readonly #renewTimer: NodeJS.Timeout;
   #renewing: Promise<void> | undefined;
+  #renewedAt = 0;
+  /** Per origin: this process's fair share of its leases, while another worker wants one. */
+  readonly #shares = new Map<string, number>();
+  /** Per origin: connections told to close for the share and not yet given back. */
+  readonly #retiring = new Map<string, number>();
   #closed: Promise<void> | undefined;
   #lastTrouble = 0;
   readonly #rate: FleetRate;
@@ -179,8 +197,9 @@ class RedisBudget implements AdmissionBudget {
         );
     }
     this.#channel = `${settings.prefix}:released`;
+    this.#wantChannel = `${settings.prefix}:wanted`;
     this.#redis = connect(settings.connection);
-    this.#redis.defineCommand('dlAcquire', { numberOfKeys: 3, lua: ACQUIRE });
+    this.#redis.defineCommand('dlAcquire', { numberOfKeys: 4, lua: ACQUIRE });
     this.#redis.defineCommand('dlRelease', { numberOfKeys: 1, lua: RELEASE });
     this.#redis.defineCommand('dlRenew', { lua: RENEW });
     this.#redis.defineCommand('dlSignal', { numberOfKeys: 4, lua: SIGNAL });
@@ -192,11 +211,20 @@ class RedisBudget implements AdmissionBudget {
     this.#redis.on('ready', () => this.#renew());
     this.#subscriber = this.#redis.duplicate();
     this.#subscriber.on('error', (error: unknown) => this.#trouble(error));
-    this.#subscriber.on('message', (_channel: string, origin: string) => {
+    this.#subscriber.on('message', (channel: string, origin: string) => {
+      if (channel === this.#wantChannel) {
+        // Another worker wants a lease of an origin this one holds: learn the share soon.
+        if (this.#held.has(origin) && Date.now() - this.#renewedAt >= WANTED_RENEW_MS) {
+          this.#renew();
+        }
+        return;
+      }
       this.#wake(this.#lines.get(origin), 'full');
       this.#wake(this.#connectionLines.get(origin), 'full');
     });
-    this.#subscriber.subscribe(this.#channel).catch((error: unknown) => this.#trouble(error));
+    this.#subscriber
+      .subscribe(this.#channel, this.#wantChannel)
+      .catch((error: unknown) => this.#trouble(error));
     this.#renewTimer = setInterval(() => this.#renew(), settings.renewEveryMs);
     this.#renewTimer.unref();
     this.#rate = new FleetRate({
@@ -226,6 +254,21 @@ class RedisBudget implements AdmissionBudget {
    * Blocks while the origin is paused.
    */
   readonly connections?: (origin: string, signal?: AbortSignal) => Promise<() => void>;
+
+  /**
+   * Whether a connection to `origin` should close after its current use
+   * because this process holds more than its fair share of the origin's
+   * leases while another worker waits for one. Answers true once per
+   * connection too many (it counts the answer until a lease comes back).
+   */
+  retireConnection(origin: string): boolean {
+    const share = this.#shares.get(origin);
+    if (share === undefined || !this.#settings.gated) return false;
+    const retiring = this.#retiring.get(origin) ?? 0;
+    if ((this.#held.get(origin)?.size ?? 0) - retiring <= share) return false;
+    this.#retiring.set(origin, retiring + 1);
+    return true;
+  }
 
   acquire(origin: string, signal?: AbortSignal): Promise<Permit> {
     return this.#wait(this.#lineOf(this.#lines, 'transfer', origin), signal);
@@ -437,9 +480,14 @@ class RedisBudget implements AdmissionBudget {
           this.#key('lease', origin),
           this.#key('pause', origin),
           this.#key('limit', origin),
+          this.#key('want', origin),
           limit,
           this.#settings.leaseMs,
           this.#settings.quietMs,
+          this.#process,
+          WANT_MS,
+          this.#wantChannel,
+          origin,
           ...ids,
         );
       } catch (error) {
@@ -471,9 +519,14 @@ class RedisBudget implements AdmissionBudget {
         this.#key('lease', origin),
         this.#key('pause', origin),
         this.#key('limit', origin),
+        this.#key('want', origin),
         limit,
         this.#settings.leaseMs,
         this.#settings.quietMs,
+        this.#process,
+        WANT_MS,
+        this.#wantChannel,
+        origin,
       );
       this.#heardReply(origin, limit, reply);
       return reply[1];
@@ -486,7 +539,8 @@ class RedisBudget implements AdmissionBudget {
 
   /** Notes what a lease call said of `origin`'s pause and limit. */
   #heardReply(origin: string, limit: number, reply: Awaited<ReturnType<Scripts['dlAcquire']>>) {
-    const [, pausedMs, fleetLimit, nextStepMs, reason] = reply;
+    const [, pausedMs, fleetLimit, nextStepMs, reason, share] = reply;
+    this.#heardShare(origin, share);
     if (pausedMs > 0 || fleetLimit < limit) {
       const at = Date.now();
       this.#heard(origin, {
@@ -537,7 +591,13 @@ class RedisBudget implements AdmissionBudget {
           const ids = this.#held.get(origin);
           // Gone from #held: close() released it with the others.
           if (ids?.delete(id) === true) {
-            if (ids.size === 0) this.#held.delete(origin);
+            if (ids.size === 0) {
+              this.#held.delete(origin);
+              this.#shares.delete(origin);
+            }
+            const retiring = this.#retiring.get(origin) ?? 0;
+            if (retiring > 1) this.#retiring.set(origin, retiring - 1);
+            else this.#retiring.delete(origin);
             this.#scripts
               .dlRelease(this.#key('lease', origin), this.#channel, origin, id)
               .catch((error: unknown) => this.#trouble(error));
@@ -557,16 +617,19 @@ class RedisBudget implements AdmissionBudget {
   /** Renews every lease this process holds, in one call; skipped while the last one is unanswered. */
   #renew(): void {
     if (this.#renewing !== undefined || this.#held.size === 0 || this.#closed !== undefined) return;
-    const keys: string[] = [];
-    const args: (string | number)[] = [this.#settings.leaseMs];
+    this.#renewedAt = Date.now();
+    const origins = [...this.#held.keys()];
+    const keys = origins.map((origin) => this.#key('lease', origin));
+    keys.push(...origins.map((origin) => this.#key('want', origin)));
+    const args: (string | number)[] = [this.#settings.leaseMs, this.#process];
     for (const [origin, ids] of this.#held) {
-      keys.push(this.#key('lease', origin));
-      args.push(ids.size, ...ids);
+      args.push(this.#init.limitFor(origin), ids.size, ...ids);
     }
     this.#renewing = this.#scripts
       .dlRenew(keys.length, ...keys, ...args)
       .then(
-        (late) => {
+        ([late = 0, ...shares]) => {
+          origins.forEach((origin, i) => this.#heardShare(origin, shares[i] ?? -1));
           if (late > 0) {
             // Their transfers ran on while they did not count: the fleet may have gone over a limit.
             this.#settings.logger?.warn('leases expired or lost in Redis were put back', { late });
@@ -577,6 +640,15 @@ class RedisBudget implements AdmissionBudget {
       .finally(() => {
         this.#renewing = undefined;
       });
+  }
+
+  /** Notes this process's share of `origin` (-1: nobody else wants a lease of it). */
+  #heardShare(origin: string, share: number): void {
+    if (share < 0) {
+      this.#shares.delete(origin);
+    } else {
+      this.#shares.set(origin, share);
+    }
   }
 
   #heard(origin: string, throttle: Throttle): void {

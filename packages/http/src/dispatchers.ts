@@ -30,6 +30,12 @@ export interface DispatcherRouter {
   readonly for: (url: URL) => Dispatcher;
   /** Dispatchers the session created (and so closes). */
   readonly owned: readonly Dispatcher[];
+  /**
+   * Whether the connection that serves a request for `url` should close
+   * after it (`reset`): a direct connection while the gate says this process
+   * holds more than its fair share of the origin. A true answer counts.
+   */
+  readonly retire: (url: URL) => boolean;
 }
 
 /**
@@ -59,8 +65,11 @@ export function createDispatchers(settings: DispatcherSettings): DispatcherRoute
     ...pool,
     connect: settings.gate === undefined ? connector : gated(connector, settings.gate),
   });
+  const retireOf = settings.gate?.gate.retire?.bind(settings.gate.gate);
+  const retireDirect = (url: URL): boolean =>
+    retireOf?.(gateOrigin(url.protocol, url.hostname, url.port)) ?? false;
   const proxies = settings.proxies;
-  if (!proxies) return { for: () => direct, owned: [direct] };
+  if (!proxies) return { for: () => direct, owned: [direct], retire: retireDirect };
 
   const byUrl = new Map<string, ProxyAgent>();
   const proxyAgent = (proxy: ResolvedProxy): ProxyAgent => {
@@ -88,12 +97,14 @@ export function createDispatchers(settings: DispatcherSettings): DispatcherRoute
   };
   const httpAgent = proxies.http ? proxyAgent(proxies.http) : undefined;
   const httpsAgent = proxies.https ? proxyAgent(proxies.https) : undefined;
+  const route = (url: URL): Dispatcher => {
+    const agent = url.protocol === 'https:' ? httpsAgent : httpAgent;
+    return agent === undefined || proxies.bypass(url) ? direct : agent;
+  };
   return {
-    for: (url) => {
-      const agent = url.protocol === 'https:' ? httpsAgent : httpAgent;
-      return agent === undefined || proxies.bypass(url) ? direct : agent;
-    },
+    for: route,
     owned: [direct, ...byUrl.values()],
+    retire: (url) => route(url) === direct && retireDirect(url),
   };
 }
 
@@ -111,6 +122,24 @@ function tlsConnect(tls: ResolvedTls): Record<string, unknown> {
 const DEFAULT_PORTS: Record<string, string> = { 'http:': '80', 'https:': '443' };
 
 /**
+ * How long a connect waits for its lease before it gives up with
+ * {@link GATE_BUSY}: undici binds a request to the connection it opens, so a
+ * request must not wait there while another of this process's connections
+ * may free up first (the session sends it again, and undici drops a client
+ * whose connect failed).
+ */
+const GATE_WAIT_MS = 250;
+
+/** The code of the error a connect that got no lease in {@link GATE_WAIT_MS} fails with. */
+export const GATE_BUSY = 'DL_GATE_BUSY';
+
+/** The origin a direct connection's lease counts against: `protocol//host:port`, the port always given. */
+function gateOrigin(protocol: string, hostname: string, port: string): string {
+  const p = port || DEFAULT_PORTS[protocol] || '';
+  return `${protocol}//${hostname}${p ? `:${p}` : ''}`;
+}
+
+/**
  * `connector`, taking a lease of `gate` for the socket's origin before it
  * connects; the lease is given back on the socket's 'close', or at once
  * when the connect fails. undici runs its connect timeout from the call to
@@ -121,9 +150,9 @@ function gated(
   { gate, signal }: { readonly gate: ConnectionGate; readonly signal: AbortSignal },
 ): buildConnector.connector {
   return (opts, callback) => {
-    const port = opts.port || DEFAULT_PORTS[opts.protocol] || '';
-    const origin = `${opts.protocol}//${opts.hostname}${port ? `:${port}` : ''}`;
-    gate.acquire(origin, signal).then(
+    const origin = gateOrigin(opts.protocol, opts.hostname, opts.port);
+    const wait = AbortSignal.any([signal, AbortSignal.timeout(GATE_WAIT_MS)]);
+    gate.acquire(origin, wait).then(
       (release) => {
         connector(opts, (...args) => {
           const socket = args[1];
@@ -132,7 +161,10 @@ function gated(
           callback(...args);
         });
       },
-      (error: unknown) => callback(error as Error, null),
+      (error: unknown) => {
+        if (signal.aborted) return callback(error as Error, null);
+        callback(Object.assign(new Error('No connection lease yet'), { code: GATE_BUSY }), null);
+      },
     );
   };
 }

@@ -12,7 +12,7 @@ import {
 import type { Dispatcher } from 'undici';
 import { AuthManager } from './auth/auth-manager.js';
 import type { TokenFetch } from './auth/token-provider.js';
-import { createDispatchers, type DispatcherRouter } from './dispatchers.js';
+import { createDispatchers, GATE_BUSY, type DispatcherRouter } from './dispatchers.js';
 import type { HttpAdapterOptions, HttpTimeouts } from './http-adapter-options.js';
 import { resolveProxies } from './proxy-options.js';
 import type { HttpRedirectOptions } from './redirects.js';
@@ -150,14 +150,33 @@ export class HttpSession implements AdapterSession {
     return this.#router.for(url);
   }
 
-  /** One GET, as undici returns it (status, headers, body not yet read). */
-  request(
+  /**
+   * One GET, as undici returns it (status, headers, body not yet read).
+   * Sent again while its connect got no connection lease yet (fleet).
+   */
+  async request(
+    url: URL,
+    headers: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<Dispatcher.ResponseData> {
+    for (;;) {
+      try {
+        return await this.#requestOnce(url, headers, signal);
+      } catch (error) {
+        if ((error as { code?: unknown } | null)?.code !== GATE_BUSY || signal.aborted) throw error;
+      }
+    }
+  }
+
+  #requestOnce(
     url: URL,
     headers: Record<string, string>,
     signal: AbortSignal,
   ): Promise<Dispatcher.ResponseData> {
     return this.dispatcher(url).request({
       origin: url.origin,
+      // Over this process's fair share of the host's fleet-wide connections: this one closes after.
+      ...(this.#router?.retire(url) === true ? { reset: true } : {}),
       path: `${url.pathname}${url.search}`,
       method: 'GET',
       headers,

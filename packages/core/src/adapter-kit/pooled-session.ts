@@ -75,14 +75,20 @@ export function gatedDriver<C, S>(
   const gate = context.connectionGate;
   if (gate === undefined) return driver;
   const leases = new Map<C, () => void>();
+  const origins = new Map<C, string>();
+  /** Connections told to close for the fleet's fair share. */
+  const retired = new Set<C>();
   const giveBack = (connection: C) => {
+    origins.delete(connection);
+    retired.delete(connection);
     const release = leases.get(connection);
     leases.delete(connection);
     release?.();
   };
   return {
     async connect(host, spec, signal) {
-      const release = await gate.acquire(originOf(host, spec), signal);
+      const origin = originOf(host, spec);
+      const release = await gate.acquire(origin, signal);
       let connection: C;
       try {
         connection = await driver.connect(host, spec, signal);
@@ -91,9 +97,18 @@ export function gatedDriver<C, S>(
         throw error;
       }
       leases.set(connection, once(release));
+      origins.set(connection, origin);
       return connection;
     },
-    isAlive: (connection) => driver.isAlive(connection),
+    // The pool asks before it reuses or keeps a connection: one over this process's share is not.
+    isAlive(connection) {
+      if (!driver.isAlive(connection)) return false;
+      if (retired.has(connection)) return false;
+      const origin = origins.get(connection);
+      if (origin === undefined || gate.retire?.(origin) !== true) return true;
+      retired.add(connection);
+      return false;
+    },
     async close(connection) {
       try {
         await driver.close(connection);

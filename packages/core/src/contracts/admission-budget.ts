@@ -168,6 +168,14 @@ export interface AdmissionBudget {
    * each adapter's per-host connection cap already bounds the connections.
    */
   connections?(origin: string, signal?: AbortSignal): Promise<() => void>;
+  /**
+   * With `connections`: whether a connection to `origin` should close after
+   * its current use, because this process holds more than its fair share of
+   * the origin's connections while another process waits for one. A true
+   * answer counts (the budget expects one connection fewer), so ask once per
+   * connection at a point where it can then be closed. Optional.
+   */
+  retireConnection?(origin: string): boolean;
 }
 
 /**

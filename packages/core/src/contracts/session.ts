@@ -76,4 +76,12 @@ export interface ConnectionGate {
    * closed. Rejects (holding nothing) when `signal` aborts.
    */
   acquire(origin: string, signal?: AbortSignal): Promise<() => void>;
+  /**
+   * Whether a connection to `origin` should be closed after its current use
+   * (its reuse would keep this process above its fair share of the host
+   * while another process waits). A true answer counts: ask once per
+   * connection, when it can then be closed (an idle connection about to be
+   * reused, a request about to be sent), and close it. Optional.
+   */
+  retire?(origin: string): boolean;
 }

@@ -158,6 +158,9 @@ class Factory implements DownloaderFactory {
             setTimeout(release, CLOSE_GRACE_MS).unref();
           };
         },
+        ...(budget.retireConnection === undefined
+          ? {}
+          : { retire: (origin: string) => budget.retireConnection!(origin) }),
       };
       context.maxIdleMs = GATED_MAX_IDLE_MS;
     }
