@@ -237,10 +237,10 @@ describe('redisBudget across a fleet of processes', () => {
       const during = (arrivals: Arrival[]) =>
         arrivals.filter((a) => a.at > throttledAt + 250 && a.at < throttledAt + 1_900);
       expect(during(throttled.stats.arrivals)).toEqual([]);
-      expect(during(other.stats.arrivals).length).toBeGreaterThan(20);
+      // The other host keeps being served during the pause. Not a rate: with three members
+      // sharing 4 connection leases fairly, over-share connections turn over (seen: 11–50).
+      expect(during(other.stats.arrivals).length).toBeGreaterThan(5);
       // The 429 was answered to one member; the pause held for all, and the host is served after it.
-      // Not checked: that all three members come back. Connection leases are not shared fairly:
-      // a member with queued work keeps its connections (seen: 2 of 3 after the pause).
       const after = throttled.stats.arrivals.filter((a) => a.at >= throttledAt + 1_900);
       expect(after.length).toBeGreaterThan(0);
       expect(throttled.stats.peak).toBeLessThanOrEqual(PER_HOST);
