@@ -482,7 +482,6 @@ describe('redisBudget through a Redis outage', () => {
       const [lease] = await probe.zrange(longKey, 0, -1);
       const { port } = redis;
       await redis.stop();
-      const stoppedAt = Date.now();
       const servedBefore = server.stats.arrivals.length;
       await new Promise((resolve) => setTimeout(resolve, 5_000));
       redis = await startRedis({ dir, port });
@@ -501,11 +500,9 @@ describe('redisBudget through a Redis outage', () => {
       await probe.quit();
       const reports = await Promise.all(members.map((m) => m.finished));
       for (const report of reports) expect(report).toEqual({ ok: 80, failed: [] });
-      // Requests admitted before the stop may arrive just after it; none later while Redis was away.
-      const whileAway = server.stats.arrivals.filter(
-        (a) => a.at > stoppedAt + 250 && a.at < stoppedAt + 5_000,
-      );
-      expect(whileAway).toEqual([]);
+      // Not checked: that no request arrives while Redis is away. Connection leases are held by
+      // open connections, and a kept-alive connection may carry new requests during the outage
+      // without asking Redis: the fleet still never has more than the limit open (peak below).
       expect(servedBefore).toBeLessThan(240);
       expect(server.stats.arrivals).toHaveLength(240);
       expect(server.stats.peak).toBeLessThanOrEqual(PER_HOST);
