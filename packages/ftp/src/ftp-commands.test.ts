@@ -191,4 +191,42 @@ describe('ftp: commands sent per file', () => {
       'RETR',
     ]);
   });
+
+  it('fetches file after file on one connection with EPSV and RETR alone, ranges with REST', async () => {
+    const factory = createDownloaderFactory({
+      adapters: [ftp({ maxConnectionsPerHost: 1 })],
+      retry: { maxAttempts: 1 },
+    });
+    try {
+      for (let i = 0; i < 4; i++) {
+        const destination = join(dir, `reused-${i}.bin`);
+        await factory.download({
+          url: url(relay.port),
+          destination,
+          size: SIZE,
+          digests: { sha256: digest },
+        });
+        expect((await readFile(destination)).equals(data)).toBe(true);
+      }
+      const ranged = await factory.open({
+        url: url(relay.port),
+        range: { start: 1000, end: 1999 },
+      });
+      const chunks: Uint8Array[] = [];
+      for await (const chunk of ranged.body) chunks.push(chunk);
+      expect(Buffer.concat(chunks).equals(data.subarray(1000, 2000))).toBe(true);
+    } finally {
+      await factory.close();
+    }
+    // One login; from the second file on, the passive reply and RETR share one task of the client.
+    expect(relay.commands.filter((c) => c === 'USER')).toHaveLength(1);
+    expect(perFile(relay.commands)).toEqual([
+      ...Array.from({ length: 4 }, () => ['EPSV', 'RETR']).flat(),
+      'SIZE',
+      'MDTM',
+      'EPSV',
+      'REST',
+      'RETR',
+    ]);
+  });
 });

@@ -1,5 +1,6 @@
-import type { Socket } from 'node:net';
-import type { Client, FTPResponse, TaskResolver } from 'basic-ftp';
+import { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
+import { enterPassiveModeIPv6, type Client, type FTPResponse, type TaskResolver } from 'basic-ftp';
 import {
   DownloadError,
   ErrorCodes,
@@ -19,6 +20,12 @@ const UNSUPPORTED = new Set([500, 501, 502, 504]);
 
 /** The size most servers put in their `150` reply: `150 Opening BINARY mode data connection for f (16384 bytes).` */
 const ANNOUNCED_SIZE = /\((\d+) bytes?\)/i;
+
+/** The port of a `229 Entering Extended Passive Mode (|||port|)` reply (some servers use `!`). */
+function epsvPort(message: string): number | undefined {
+  const port = /[|!]{3}(\d+)[|!]/.exec(message)?.[1];
+  return port === undefined ? undefined : Number(port);
+}
 
 async function optional<T>(task: () => Promise<T>): Promise<T | undefined> {
   try {
@@ -180,50 +187,70 @@ export function runFtpTransfer(
       tryResolve();
     };
 
-    const started = (async () => {
-      await withoutStacks(() => client.prepareTransfer(ftp));
-      if (transfer.settled) throw new Error('Client is closed');
-      const command = offset > 0 ? `REST ${offset}` : `RETR ${path}`;
-      return withoutStacks(
-        () =>
-          ftp.handle(command, (response, resolver) => {
-            if (response instanceof Error) {
-              ftp.dataSocket = undefined;
-              resolver.reject(response);
-            } else if (response.code === 150 || response.code === 125) {
-              const socket = ftp.dataSocket;
-              if (socket === undefined) {
-                resolver.reject(new Error('Download should begin but no data connection is open'));
-                return;
-              }
-              task = resolver;
-              if (size === undefined && offset === 0 && !askSize) {
-                const announced = ANNOUNCED_SIZE.exec(response.message)?.[1];
-                if (announced !== undefined) {
-                  size = Number(announced);
-                  plan();
-                }
-              }
-              // The data socket tracks timeouts while data flows; the control one sits idle meanwhile.
-              ftp.socket.setTimeout(0);
-              socket.setTimeout(ftp.timeout);
-              data = socket as Socket;
-              socket.on('data', onData);
-              socket.once('end', onDataEnd);
-            } else if (response.code === 350) {
-              ftp.send(`RETR ${path}`);
-            } else if (response.code >= 200 && response.code < 300) {
-              reply = response;
-              task = resolver;
-              tryResolve();
-            } else if (response.code >= 300 && response.code < 400) {
-              ftp.closeWithError(
-                new Error(`Unexpected FTP response is requesting an answer: ${response.message}`),
-              );
-            }
-          }) as Promise<FTPResponse>,
-      );
-    })();
+    // Once a plain connection is known to take EPSV, one task carries EPSV, the data connection
+    // and RETR: no promise, timer or stack trace of basic-ftp's own per command, and RETR goes
+    // out while the data connection is still being made. Otherwise (the connection's first
+    // transfer, PASV, FTPS) basic-ftp finds the mode and opens the data connection.
+    const combined =
+      client.prepareTransfer === enterPassiveModeIPv6 && !(ftp.socket instanceof TLSSocket);
+    const handler = (response: FTPResponse | Error, resolver: TaskResolver) => {
+      if (response instanceof Error) {
+        ftp.dataSocket = undefined;
+        resolver.reject(response);
+      } else if (response.code === 229 && combined && ftp.dataSocket === undefined) {
+        // The combined task's passive reply: connect, and ask for the file without waiting for it.
+        const port = epsvPort(response.message);
+        const host = ftp.socket.remoteAddress;
+        if (port === undefined || host === undefined) {
+          ftp.closeWithError(new Error(`Cannot use the reply to EPSV: ${response.message}`));
+          return;
+        }
+        const socket = new Socket();
+        // From here the context's own handlers report the data connection's errors to this task.
+        ftp.dataSocket = socket;
+        socket.connect({ port, host, family: ftp.ipFamily });
+        ftp.send(offset > 0 ? `REST ${offset}` : `RETR ${path}`);
+      } else if (response.code === 150 || response.code === 125) {
+        const socket = ftp.dataSocket;
+        if (socket === undefined) {
+          resolver.reject(new Error('Download should begin but no data connection is open'));
+          return;
+        }
+        task = resolver;
+        if (size === undefined && offset === 0 && !askSize) {
+          const announced = ANNOUNCED_SIZE.exec(response.message)?.[1];
+          if (announced !== undefined) {
+            size = Number(announced);
+            plan();
+          }
+        }
+        // The data socket tracks timeouts while data flows; the control one sits idle meanwhile.
+        ftp.socket.setTimeout(0);
+        socket.setTimeout(ftp.timeout);
+        data = socket as Socket;
+        socket.on('data', onData);
+        socket.once('end', onDataEnd);
+      } else if (response.code === 350) {
+        ftp.send(`RETR ${path}`);
+      } else if (response.code >= 200 && response.code < 300) {
+        reply = response;
+        task = resolver;
+        tryResolve();
+      } else if (response.code >= 300 && response.code < 400) {
+        ftp.closeWithError(
+          new Error(`Unexpected FTP response is requesting an answer: ${response.message}`),
+        );
+      }
+    };
+
+    const started = combined
+      ? (withoutStacks(() => ftp.handle('EPSV', handler)) as Promise<FTPResponse>)
+      : (async () => {
+          await withoutStacks(() => client.prepareTransfer(ftp));
+          if (transfer.settled) throw new Error('Client is closed');
+          const command = offset > 0 ? `REST ${offset}` : `RETR ${path}`;
+          return withoutStacks(() => ftp.handle(command, handler)) as Promise<FTPResponse>;
+        })();
 
     started.then(
       async () => {

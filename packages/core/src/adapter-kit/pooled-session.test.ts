@@ -41,6 +41,30 @@ describe('pooledSession', () => {
     await session.close();
     expect(pool.closed).toBe(true);
   });
+
+  it('maps each origin to its pool host once, the ones it does not serve included', () => {
+    const pool = new ConnectionPool<object, string>(
+      {
+        connect: async () => ({}),
+        isAlive: () => true,
+        close: async () => {},
+        destroy: () => {},
+      },
+      { limit: 4, idleTimeoutMs: 60_000, keepAliveIntervalMs: 0 },
+    );
+    const asked: string[] = [];
+    const session = pooledSession(pool, context, (origin) => {
+      asked.push(origin);
+      return origin.startsWith('x://') ? `${new URL(origin).hostname}:1` : undefined;
+    });
+    pool.lower('h:1', 2);
+    for (let i = 0; i < 3; i++) {
+      expect(session.maxTransfers('x://h')).toBe(2);
+      expect(session.maxTransfers('other://h')).toBeUndefined();
+      expect(session.connections('x://h')).toBe(0);
+    }
+    expect(asked).toEqual(['x://h', 'other://h']);
+  });
 });
 
 describe('gatedDriver', () => {

@@ -42,13 +42,23 @@ export function pooledSession<C, S>(
   context: SessionContext,
   poolHostOf: (origin: string) => string | undefined,
 ): PooledSession & Required<Pick<AdapterSession, 'maxTransfers' | 'destroy'>> {
+  // The scheduler asks per download; parsing the origin each time showed in the profiles.
+  const known = new Map<string, string | undefined>();
+  const poolHost = (origin: string) => {
+    const host = known.get(origin);
+    if (host !== undefined || known.has(origin)) return host;
+    if (known.size >= 256) known.clear();
+    const parsed = poolHostOf(origin);
+    known.set(origin, parsed);
+    return parsed;
+  };
   const hostOf = (origin: string | undefined) =>
-    origin === undefined ? undefined : (poolHostOf(origin) ?? origin);
+    origin === undefined ? undefined : (poolHost(origin) ?? origin);
   return {
     connections: (origin) => pool.openCount(hostOf(origin)),
     idleConnections: (origin) => pool.idleCount(hostOf(origin)),
     maxTransfers(origin) {
-      const host = poolHostOf(origin);
+      const host = poolHost(origin);
       if (host === undefined) return undefined;
       const limit = pool.limitFor(host);
       return limit < context.maxConnectionsPerHost ? limit : undefined;
