@@ -111,6 +111,50 @@ describe('sftp adapter against OpenSSH sshd', () => {
     await waitFor(() => server.connections() === 0);
   });
 
+  it('reads a small file whose size and digest are expected without a stat: open, one read with the close', async () => {
+    await writeFile(join(server.root, 'small.bin'), bytes('/small.bin', 16_384));
+    const data = bytes('/small.bin', 16_384);
+    const adapter = sftp(keyAuth);
+    const expecting = (path: string, size: number, digest = sha256(data)) =>
+      request(server.url(path), {
+        download: { url: server.url(path), size, digests: { sha256: digest } },
+      });
+    await withSession(
+      adapter,
+      async (session) => {
+        const r = await adapter.open(session, expecting('small.bin', 16_384));
+        // No stat: neither size nor modification time; the digest guards the bytes.
+        expect(r.metadata).toMatchObject({ offset: 0 });
+        expect(r.metadata.size).toBeUndefined();
+        expect(r.metadata.lastModified).toBeUndefined();
+        expect((await readAll(r.body)).equals(data)).toBe(true);
+        // A file longer than expected shows one byte more, for the core to reject.
+        const longer = await adapter.open(session, expecting('small.bin', 1000));
+        expect((await readAll(longer.body)).equals(data.subarray(0, 1001))).toBe(true);
+        // Shorter: the whole file and no more reads on the closed handle.
+        const shorter = await adapter.open(session, expecting('small.bin', 20_000));
+        expect((await readAll(shorter.body)).equals(data)).toBe(true);
+        // A folder opens on OpenSSH and fails at the read: still not found, and before any body.
+        const folder = await failure(adapter.open(session, expecting('folder', 100)));
+        expect(folder.code).toBe(ErrorCodes.NotFound);
+        const missing = await failure(adapter.open(session, expecting('missing.bin', 100)));
+        expect(missing.code).toBe(ErrorCodes.NotFound);
+        // Without a digest the stat is asked as before.
+        const plain = await adapter.open(
+          session,
+          request(server.url('small.bin'), {
+            download: { url: server.url('small.bin'), size: 16_384 },
+          }),
+        );
+        expect(plain.metadata).toMatchObject({ size: 16_384, length: 16_384 });
+        expect(plain.metadata.lastModified).toMatch(/GMT$/);
+        expect((await readAll(plain.body)).equals(data)).toBe(true);
+        await waitFor(() => server.openFiles() === 0);
+      },
+      1,
+    );
+  });
+
   it('reads files around one read request and a chunk exactly, closing every handle', async () => {
     const sizes = [1, 30 * 1024, 30 * 1024 + 1, 64 * 1024, 64 * 1024 + 100, 2 * 64 * 1024];
     for (const size of sizes) {

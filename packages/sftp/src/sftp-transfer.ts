@@ -30,6 +30,14 @@ function httpDate(stats: SftpStats): string {
  * time, so the next transfer need not wait for its reply. SFTP cannot cancel
  * a request in flight: aborting, a reader that stops early or a lost
  * connection drops the connection (the leased transfer does), handle and all.
+ *
+ * A small file whose size is expected and whose bytes a digest guards, read
+ * whole from byte 0, needs no `STAT`: `OPEN`, then one `READ` of one byte
+ * more than expected with the `CLOSE`, tell a file of the expected size from
+ * a longer one (which the core then rejects), and the digest does the rest.
+ * The metadata then has no size or modification time, as FTP's without
+ * `SIZE` and `MDTM`. A failed read asks `STAT` after all, so that a folder
+ * is still told apart (not found) from a failing file.
  */
 export function runSftpTransfer(
   session: SftpSessionInternals,
@@ -76,7 +84,30 @@ export function runSftpTransfer(
       answered(error);
     });
   const since = request.ifChanged;
-  if (since === undefined) {
+  const download = request.download;
+  const expected = download.size;
+  const digestGuarded =
+    download.range === undefined &&
+    download.digests !== undefined &&
+    Object.values(download.digests).some((digest) => digest !== undefined);
+  if (
+    since === undefined &&
+    expected !== undefined &&
+    expected < ONE_READ &&
+    digestGuarded &&
+    request.offset === 0 &&
+    request.resumeFrom === undefined &&
+    request.end === undefined
+  ) {
+    sftp.open(target.path, 'r', (error, result) => {
+      if (transfer.settled) return;
+      if (error !== undefined) {
+        transfer.fail(error, true);
+        return;
+      }
+      start(undefined, result);
+    });
+  } else if (since === undefined) {
     // One tick, one write: both requests reach the server together.
     sftp.stat(target.path, onStat);
     openFile();
@@ -102,19 +133,25 @@ export function runSftpTransfer(
     });
   }
 
-  function start(stats: SftpStats, opened: Buffer) {
-    const size = stats.size;
-    const lastModified = httpDate(stats);
-    const offset = resumeOffset(request, size, lastModified, session.log, 'sftp');
-    const end = request.end === undefined ? size - 1 : Math.min(request.end, size - 1);
-    const metadata: RemoteMetadata = {
-      url: redactUrl(request.url),
-      size,
-      offset,
-      length: Math.max(0, end - offset + 1),
-      lastModified,
-      headers: {},
-    };
+  /** `stats` undefined: read the expected size and one byte more, in one read (see above). */
+  function start(stats: SftpStats | undefined, opened: Buffer) {
+    let offset = 0;
+    let end = expected!;
+    let metadata: RemoteMetadata = { url: redactUrl(request.url), offset, headers: {} };
+    if (stats !== undefined) {
+      const size = stats.size;
+      const lastModified = httpDate(stats);
+      offset = resumeOffset(request, size, lastModified, session.log, 'sftp');
+      end = request.end === undefined ? size - 1 : Math.min(request.end, size - 1);
+      metadata = {
+        url: metadata.url,
+        size,
+        offset,
+        length: Math.max(0, end - offset + 1),
+        lastModified,
+        headers: {},
+      };
+    }
     if (metadata.length === 0) {
       release();
       transfer.open(metadata, (async function* empty() {})());
@@ -123,6 +160,8 @@ export function runSftpTransfer(
 
     let position = offset;
     let reading = false;
+    /** The read sent with the handle's CLOSE: whatever it returns is all there is. */
+    let last = false;
     const chunkSize = session.chunkSize;
     const readNext = () => {
       if (reading || transfer.settled) return;
@@ -134,6 +173,7 @@ export function runSftpTransfer(
       // requests on one handle are answered in order: when this read is the last one, its CLOSE
       // can go out with it. Only below any server's largest read, which ssh2 would split in two.
       if (length === left && length <= ONE_READ) {
+        last = true;
         handle = undefined;
         sftp.close(opened, noop);
       }
@@ -142,13 +182,28 @@ export function runSftpTransfer(
       reading = false;
       if (transfer.settled) return;
       if (error !== undefined) {
+        if (stats === undefined && position === offset) {
+          // Read without a stat: a folder opens, and fails only here. STAT tells it from a file.
+          sftp.stat(target.path, (_statError, result) => {
+            if (transfer.settled) return;
+            transfer.fail(
+              result?.isFile() === false
+                ? Object.assign(new Error('No such file'), { code: 2 })
+                : error,
+              false,
+            );
+          });
+          return;
+        }
         // The body fails; the connection is dropped, handle included.
         transfer.fail(error, false);
         return;
       }
       position += bytesRead;
       // End of file before the size stat gave (the file shrank): the core reports the short body.
-      const done = bytesRead === 0 || position > end;
+      const done = bytesRead === 0 || position > end || last;
+      // Without a stat, the body is handed out once the read showed the path is a readable file.
+      transfer.open(metadata);
       if (bytesRead > 0) out.push(data);
       if (done) {
         release();
@@ -156,6 +211,7 @@ export function runSftpTransfer(
       }
     };
     const out = transfer.body(chunkSize, readNext);
-    transfer.open(metadata);
+    if (stats === undefined) readNext();
+    else transfer.open(metadata);
   }
 }
