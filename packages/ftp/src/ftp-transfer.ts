@@ -188,9 +188,10 @@ export function runFtpTransfer(
     };
 
     // Once a plain connection is known to take EPSV, one task carries EPSV, the data connection
-    // and RETR: no promise, timer or stack trace of basic-ftp's own per command, and RETR goes
-    // out while the data connection is still being made. Otherwise (the connection's first
-    // transfer, PASV, FTPS) basic-ftp finds the mode and opens the data connection.
+    // and RETR: no promise, timer or stack trace of basic-ftp's own per command. RETR waits for
+    // the data connection, as basic-ftp's does: some servers refuse it while none is made.
+    // Otherwise (the connection's first transfer, PASV, FTPS) basic-ftp finds the mode and
+    // opens the data connection.
     const combined =
       client.prepareTransfer === enterPassiveModeIPv6 && !(ftp.socket instanceof TLSSocket);
     const handler = (response: FTPResponse | Error, resolver: TaskResolver) => {
@@ -198,7 +199,7 @@ export function runFtpTransfer(
         ftp.dataSocket = undefined;
         resolver.reject(response);
       } else if (response.code === 229 && combined && ftp.dataSocket === undefined) {
-        // The combined task's passive reply: connect, and ask for the file without waiting for it.
+        // The combined task's passive reply: connect, then ask for the file.
         const port = epsvPort(response.message);
         const host = ftp.socket.remoteAddress;
         if (port === undefined || host === undefined) {
@@ -208,8 +209,9 @@ export function runFtpTransfer(
         const socket = new Socket();
         // From here the context's own handlers report the data connection's errors to this task.
         ftp.dataSocket = socket;
-        socket.connect({ port, host, family: ftp.ipFamily });
-        ftp.send(offset > 0 ? `REST ${offset}` : `RETR ${path}`);
+        socket.connect({ port, host, family: ftp.ipFamily }, () =>
+          ftp.send(offset > 0 ? `REST ${offset}` : `RETR ${path}`),
+        );
       } else if (response.code === 150 || response.code === 125) {
         const socket = ftp.dataSocket;
         if (socket === undefined) {
