@@ -395,10 +395,12 @@ async function buildW6(env, s, timeoutMs, unavailableFor, count) {
   const ca = server.certFile;
   const h2Flag = await dlHttp2Flag(env);
   const tools = [
+    // Over HTTP/2 --per-host counts connections, each carrying up to MAX_STREAMS transfers; -j caps them all.
     dlTool({
       name: 'dl (HTTP/2)',
       bin: env.dlBin,
-      concurrency: 2,
+      concurrency: 2 * MAX_STREAMS,
+      perHost: 2,
       extraArgs: [...(h2Flag ? [h2Flag] : []), '--ca-bundle', ca],
     }),
     dlTool({
@@ -445,7 +447,8 @@ async function buildW6(env, s, timeoutMs, unavailableFor, count) {
     goals: [],
     notes: [
       `Server: bench/h2-delay-server.mjs in its own Node process (node:http2 createSecureServer, allowHTTP1, ALPN h2 + http/1.1, SETTINGS_MAX_CONCURRENT_STREAMS ${MAX_STREAMS}, every response after a ${DELAY_MS} ms timer, files kept in memory after the first read). "server CPU s": its user + system time during the run; on 2 cores it competes with the tool.`,
-      '"2 connections": dl `-j 2 --per-host 2` (over HTTP/2 dl counts streams against the per-host cap, so 2 streams); wget2 `--max-threads=2 --no-http2` and aria2c `-j2 -x1` (HTTP/1.1: 2 connections, 2 requests in flight); node floor: an undici Agent with `connections: 2`, 2 requests in flight; curl `--http2 --parallel --parallel-max 100` multiplexes 100 streams on one connection (100 = the server stream limit: with `--parallel-max 200` curl 7.88 opened a new connection for every transfer beyond it, 101 in all; curl has no per-host connection cap on its command line). Conns shows what the server saw.',
+      `"2 connections": dl (HTTP/1.1) \`-j 2 --per-host 2\`; dl (HTTP/2) \`--http2 -j ${2 * MAX_STREAMS} --per-host 2\` (--per-host counts connections, each carrying up to ${MAX_STREAMS} streams); ` +
+        'wget2 `--max-threads=2 --no-http2` and aria2c `-j2 -x1` (HTTP/1.1: 2 connections, 2 requests in flight); node floor: an undici Agent with `connections: 2`, 2 requests in flight; curl `--http2 --parallel --parallel-max 100` multiplexes 100 streams on one connection (100 = the server stream limit: with `--parallel-max 200` curl 7.88 opened a new connection for every transfer beyond it, 101 in all; curl has no per-host connection cap on its command line). Conns shows what the server saw.',
       'Every tool trusts the self-signed certificate through its own option: dl `--ca-bundle`, curl `--cacert`, wget2 and aria2c `--ca-certificate`, node floor `NODE_EXTRA_CA_CERTS`.',
       'dl ÷ tool is taken against `dl (HTTP/2)` when it ran, else `dl (HTTP/1.1)` (the column heading names it).',
     ],

@@ -35,6 +35,8 @@ export function serializeOptions(options: HttpAdapterOptions): Record<string, un
   if (options.redirects !== undefined) out.redirects = { ...options.redirects };
   if (options.decode !== undefined) out.decode = options.decode;
   if (options.allowH2 !== undefined) out.allowH2 = options.allowH2;
+  if (options.maxConcurrentStreams !== undefined)
+    out.maxConcurrentStreams = options.maxConcurrentStreams;
   if (options.keepAliveTimeout !== undefined) out.keepAliveTimeout = options.keepAliveTimeout;
   return out;
 }

@@ -53,11 +53,25 @@ export interface HttpAdapterOptions {
    */
   readonly decode?: boolean;
   /**
-   * Negotiate HTTP/2 (ALPN) with https servers that offer it. Streams count
-   * against the per-host limit exactly as HTTP/1.1 connections do.
+   * Negotiate HTTP/2 (ALPN `h2`, else `http/1.1`) with https servers that
+   * offer it. The per-host limit keeps counting connections: once a
+   * connection to a host negotiated HTTP/2, it carries up to
+   * `maxConcurrentStreams` transfers at once, so up to per-host ×
+   * `maxConcurrentStreams` transfers run to that host over at most per-host
+   * connections. An HTTP/1.1-only server still gets one request per
+   * connection. Direct connections only: through a proxy, one request per
+   * connection.
    * @default false
    */
   readonly allowH2?: boolean;
+  /**
+   * With `allowH2`: streams (transfers) one HTTP/2 connection carries at
+   * once. Keep it at or below the server's `SETTINGS_MAX_CONCURRENT_STREAMS`
+   * (100 for most servers): streams beyond it wait at the connection, their
+   * header timeout running.
+   * @default 100
+   */
+  readonly maxConcurrentStreams?: number;
   /**
    * How long an idle connection is kept for reuse. Lowered to the factory's
    * `maxIdleMs` when that is set (a fleet-wide budget on Redis), which also

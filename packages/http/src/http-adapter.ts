@@ -20,7 +20,7 @@ export function http(options: HttpAdapterOptions = {}): ProtocolAdapter<HttpSess
   return {
     name: 'http',
     schemes: ['http', 'https'],
-    // One transfer per connection: with HTTP/2 the per-host limit then counts streams.
+    // One transfer per connection until a connection negotiates HTTP/2 (the session's transfersPerConnection).
     capabilities: { resume: true, transfersPerConnection: 1, metadataBeforeBody: true },
     createSession: (context) => HttpSession.create(options, context),
     open: (session, request) => openHttp(session, request),

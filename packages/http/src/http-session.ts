@@ -12,7 +12,7 @@ import {
 import type { Dispatcher } from 'undici';
 import { AuthManager } from './auth/auth-manager.js';
 import type { TokenFetch } from './auth/token-provider.js';
-import { createDispatchers, GATE_BUSY, type DispatcherRouter } from './dispatchers.js';
+import { createDispatchers, GATE_BUSY, localGate, type DispatcherRouter } from './dispatchers.js';
 import type { HttpAdapterOptions, HttpTimeouts } from './http-adapter-options.js';
 import { resolveProxies } from './proxy-options.js';
 import type { HttpRedirectOptions } from './redirects.js';
@@ -21,6 +21,8 @@ import { TlsAlerts } from './tls-alerts.js';
 
 /** Defaults of {@link HttpTimeouts}. */
 export const DEFAULT_TIMEOUTS = { connect: 10_000, headers: 30_000, idle: 30_000 } as const;
+/** Default of `maxConcurrentStreams`: undici's, and what a Node HTTP/2 server allows. */
+export const DEFAULT_H2_STREAMS = 100;
 /** Largest token-service response read into memory. */
 const MAX_TOKEN_BODY = 1024 * 1024;
 
@@ -75,6 +77,7 @@ export class HttpSession implements AdapterSession {
 
   /** Reads every referenced secret and file, then builds the dispatchers. */
   static async create(options: HttpAdapterOptions, context: SessionContext): Promise<HttpSession> {
+    const streams = h2Streams(options.maxConcurrentStreams);
     const secrets = new Set<string>();
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(options.headers ?? {})) {
@@ -100,10 +103,11 @@ export class HttpSession implements AdapterSession {
     // Everything that can fail is resolved before anything that needs closing is made.
     const auth = await AuthManager.create(options.auth, fetch, destroyed.signal, context.log);
     const alerts = new TlsAlerts();
+    const connections = Math.max(1, Math.floor(context.maxConnectionsPerHost));
     const router = options.dispatcher
       ? undefined
       : createDispatchers({
-          connections: Math.max(1, Math.floor(context.maxConnectionsPerHost)),
+          connections,
           tls,
           proxies,
           connectTimeout: options.timeouts?.connect ?? DEFAULT_TIMEOUTS.connect,
@@ -116,9 +120,12 @@ export class HttpSession implements AdapterSession {
             ? {}
             : { keepAliveMaxTimeout: Math.max(1, context.maxIdleMs) }),
           allowH2: options.allowH2 === true,
+          streams,
           alerts,
           ...(context.connectionGate === undefined
-            ? {}
+            ? options.allowH2 === true
+              ? { gate: { gate: localGate(connections), signal: destroyed.signal } }
+              : {}
             : { gate: { gate: context.connectionGate, signal: destroyed.signal } }),
         });
     const onContextAbort = () => destroyed.abort(context.signal.reason);
@@ -135,6 +142,11 @@ export class HttpSession implements AdapterSession {
       alerts,
     });
     return self.session;
+  }
+
+  /** Streams one connection to `origin` carries, once it is known to speak HTTP/2. */
+  transfersPerConnection(origin: string): number | undefined {
+    return this.#router?.transfersPerConnection(origin);
   }
 
   /** Whether destroying this session ends its requests (it owns its dispatchers). */
@@ -234,6 +246,15 @@ export class HttpSession implements AdapterSession {
     );
     await Promise.all((this.#router?.owned ?? []).map((d) => d.destroy()));
   }
+}
+
+function h2Streams(value: number | undefined): number {
+  if (value === undefined) return DEFAULT_H2_STREAMS;
+  if (!Number.isInteger(value) || value < 1)
+    throw new DownloadError('http: maxConcurrentStreams must be a positive integer', {
+      code: ErrorCodes.InvalidRequest,
+    });
+  return value;
 }
 
 const SENSITIVE_HEADER = /authorization|cookie|token|secret|password|api-?key|auth/i;

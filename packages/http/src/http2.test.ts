@@ -43,7 +43,7 @@ async function h2Server() {
 }
 
 describe('HTTP/2', () => {
-  it('is negotiated only when allowed, and streams count against the per-host limit', async () => {
+  it('is negotiated only when allowed; per-host counts connections, each carrying streams', async () => {
     const { certs, counts, origin } = await h2Server();
     const factory = createDownloaderFactory({
       adapters: [http({ allowH2: true, tls: { ca: certs.ca } })],
@@ -55,7 +55,9 @@ describe('HTTP/2', () => {
     for await (const outcome of factory.downloadAll(requests)) if (outcome.ok) ok++;
     expect(ok).toBe(40);
     expect([...counts.versions]).toEqual(['2.0']);
-    expect(counts.peakStreams).toBeLessThanOrEqual(4);
+    // Up to the total limit (16) at once: per-host 4 caps connections, not streams.
+    expect(counts.peakStreams).toBeGreaterThan(4);
+    expect(counts.peakStreams).toBeLessThanOrEqual(16);
     expect(counts.sessions).toBeLessThanOrEqual(4);
 
     counts.versions.clear();

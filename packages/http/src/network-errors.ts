@@ -83,6 +83,13 @@ export function networkError(
         retryable: true,
         ...at,
       });
+    case 'UND_ERR_INFO':
+      // undici's word for an HTTP/2 session or stream that ended early (GOAWAY, reset, frame error).
+      return new DownloadError(`The connection ended the request early (${message})`, {
+        code: ErrorCodes.ConnectionFailed,
+        retryable: true,
+        ...at,
+      });
     case 'UND_ERR_DESTROYED':
     case 'UND_ERR_CLOSED':
       return new DownloadError('The http session was closed', { code: ErrorCodes.Closed, ...at });

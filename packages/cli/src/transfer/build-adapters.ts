@@ -156,6 +156,7 @@ function httpOptions(
     ...(Object.keys(tls).length === 0 ? {} : { tls }),
     ...(proxy === undefined ? {} : { proxy }),
     ...(options.userAgent === undefined ? {} : { userAgent: options.userAgent }),
+    ...(options.http2 ? { allowH2: true } : {}),
     timeouts: {
       connect: options.connectTimeout,
       headers: options.idleTimeout,

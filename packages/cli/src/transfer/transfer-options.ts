@@ -29,6 +29,8 @@ export interface TransferOptions {
   readonly bearerTokenFile?: string;
   readonly authOrigin: readonly string[];
   readonly caBundle?: string;
+  /** Negotiate HTTP/2 with https servers; `--per-host` then counts connections carrying many streams. */
+  readonly http2: boolean;
   readonly cert?: string;
   readonly key?: string;
   readonly keyPassphraseEnv?: string;
@@ -117,6 +119,10 @@ export function addTransferOptions(command: Command): Command {
     )
       .argParser(collect)
       .default([], 'the origins of the URLs given'),
+    new Option(
+      '--http2',
+      'negotiate HTTP/2 with https servers (ALPN): --per-host then counts connections, each carrying up to 100 transfers (-j still caps the total)',
+    ).default(false),
     new Option(
       '--ca-bundle <file>',
       'PEM certificate authorities to trust instead of the system ones (HTTPS and FTPS)',

@@ -39,8 +39,19 @@ export interface BudgetInit {
   readonly total: number;
   /** The configured per-host limit. */
   readonly perHost: number;
-  /** The most transfers `origin` may have at once now. Cheap; call it freely. */
+  /**
+   * The most connections `origin` may have at once now, and so the most
+   * transfers when one connection carries one. Cheap; call it freely.
+   */
   limitFor(origin: string): number;
+  /**
+   * How many transfers one connection to `origin` carries now (HTTP/2
+   * streams); 1 when absent. A budget that counts transfers in this process
+   * may admit `limitFor(origin)` times this many; one that leases
+   * connections keeps leasing at most `limitFor(origin)`. A budget that
+   * ignores it stays correct, only admitting fewer transfers.
+   */
+  transfersPerConnection?(origin: string): number;
   /** Bytes per second for every transfer of this budget together (`limits.rate`); none when absent. */
   readonly rate?: number;
   /** Bytes per second per origin (`limits.ratePerHost`); none when absent. */

@@ -12,8 +12,10 @@ export interface AdapterCapabilities {
   readonly resume: boolean;
   /**
    * Transfers one connection carries at once: 1 for FTP, SFTP and HTTP/1.1,
-   * more for multiplexed protocols. With the per-host connection limit it
-   * bounds concurrent transfers per host.
+   * more for multiplexed protocols. The per-host limit counts connections:
+   * the factory admits up to that limit times this many transfers to one
+   * host. A session that learns it per origin (HTTP/2 is negotiated per
+   * connection) answers `AdapterSession.transfersPerConnection`, which wins.
    */
   readonly transfersPerConnection: number;
   /** Metadata (size, type, validators) is known before the body; the streamer forwards it as headers. */

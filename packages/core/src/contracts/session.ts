@@ -12,9 +12,20 @@ export interface AdapterSession {
   /**
    * How many transfers this session can carry at once to `origin` now, when
    * that is lower than the factory's per-host limit (an FTP server that said
-   * "421 too many users"). The scheduler never exceeds it.
+   * "421 too many users"). The scheduler never exceeds it. Counted in
+   * connections, like the per-host limit, when a connection carries more
+   * than one transfer (see {@link AdapterSession.transfersPerConnection}).
    */
   maxTransfers?(origin: string): number | undefined;
+  /**
+   * How many transfers one connection to `origin` carries at once now, when
+   * the session learned it differs from the adapter's
+   * `capabilities.transfersPerConnection`: an HTTP/2 connection (ALPN `h2`)
+   * multiplexes many streams. The factory then admits up to the per-host
+   * limit times this many transfers to `origin`, while the session keeps to
+   * `maxConnectionsPerHost` connections. Cheap; called freely.
+   */
+  transfersPerConnection?(origin: string): number | undefined;
 }
 
 /**

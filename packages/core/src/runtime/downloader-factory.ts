@@ -144,6 +144,10 @@ class Factory implements DownloaderFactory {
         const cap = this.#guards.get(scheme)?.maxTransfers(origin);
         return cap === undefined ? perHost : Math.max(1, Math.min(perHost, cap));
       },
+      transfersPerConnection: (origin) => {
+        const scheme = origin.slice(0, origin.indexOf(':'));
+        return this.#guards.get(scheme)?.transfersPerConnection(origin) ?? 1;
+      },
     });
     const budget = this.#budget;
     if (budget.connections !== undefined) {

@@ -60,11 +60,17 @@ export class LifecycleGuard implements Session {
     return this.#session;
   }
 
-  /** How many transfers the adapter can carry to `origin`, when it limits that below the factory's limit. */
+  /** How many connections the adapter can use to `origin`, when it limits that below the factory's limit. */
   maxTransfers(origin: string): number | undefined {
-    const perConnection = this.protocol.capabilities.transfersPerConnection;
-    const connections = this.#settled?.maxTransfers?.(origin);
-    return connections === undefined ? undefined : connections * Math.max(1, perConnection);
+    return this.#settled?.maxTransfers?.(origin);
+  }
+
+  /** How many transfers one connection to `origin` carries: the session's answer, else the capability. */
+  transfersPerConnection(origin: string): number {
+    const perConnection =
+      this.#settled?.transfersPerConnection?.(origin) ??
+      this.protocol.capabilities.transfersPerConnection;
+    return Math.max(1, Math.floor(perConnection) || 1);
   }
 
   /**

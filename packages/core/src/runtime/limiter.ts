@@ -84,8 +84,9 @@ export const localBudget: BudgetProvider = (init) => new Limiter(init);
 
 /**
  * The in-process {@link AdmissionBudget}: counts transfers in flight, in
- * total and per origin, and hands out permits in FIFO order, synchronously
- * when a slot is free. Per-origin state exists only while an origin has
+ * total and per origin (up to `limitFor(origin)` connections times
+ * `transfersPerConnection(origin)`), and hands out permits in FIFO order,
+ * synchronously when a slot is free. Per-origin state exists only while an origin has
  * transfers or waiters, or is being throttled, so memory does not grow with
  * the number of hosts ever seen.
  *
@@ -126,7 +127,12 @@ export class Limiter implements AdmissionBudget {
     this.#init = init;
     this.total = init.total;
     this.perHost = init.perHost;
-    this.#limitFor = init.limitFor;
+    const perConnection = init.transfersPerConnection?.bind(init);
+    // Per-host limits count connections; a multiplexed connection (HTTP/2) carries several transfers.
+    this.#limitFor =
+      perConnection === undefined
+        ? init.limitFor
+        : (origin) => init.limitFor(origin) * Math.max(1, perConnection(origin));
     this.#pace = init.rate === undefined ? undefined : new Pace(init.rate);
     this.#ratePerHost = init.ratePerHost;
     this.#basePauseMs = tuning.basePauseMs ?? 1000;
