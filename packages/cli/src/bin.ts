@@ -28,6 +28,7 @@ const code = await runCli(process.argv.slice(2), {
   cwd: process.cwd(),
   signal: stop.signal,
   onUrgentStop: (handler) => (urgentStop = handler),
+  boundHeap: true,
 });
 process.exitCode = code;
 // Everything was closed; exit rather than wait on a handle someone else forgot.

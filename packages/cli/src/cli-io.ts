@@ -24,4 +24,10 @@ export interface CliIo {
    * its chunks back). Without a handler, a second SIGINT exits at once (130).
    */
   readonly onUrgentStop?: (handler: () => void) => void;
+  /**
+   * The run owns its process: `dl get` may then tune V8's heap for it, which
+   * keeps its resident memory flat however long the manifest. The bin sets
+   * it; an embedder's process is left as it is.
+   */
+  readonly boundHeap?: boolean;
 }

@@ -16,6 +16,7 @@ import { Tally } from '../output/tally.js';
 import { PendingWarnings, refusedWarning } from '../output/warning-record.js';
 import { SkipCheck } from '../skip-check.js';
 import { ValidatorStore } from './validator-store.js';
+import { boundHeap } from './heap-budget.js';
 import { buildAdapters } from '../transfer/build-adapters.js';
 import { checkFile } from '../checksums/check-file.js';
 import { checksumEntries, type ChecksumEntries } from '../checksums/checksum-entries.js';
@@ -84,6 +85,7 @@ export async function runGet(
       throw new UsageError(`-O ${outputFile}: names a folder; give the file's name`);
     }
   }
+  if (io.boundHeap === true) boundHeap();
   const outDir = resolve(io.cwd, options.output ?? '.');
   // Warnings may come while the metalink is read, before the reporter exists.
   const warnings = new PendingWarnings();
