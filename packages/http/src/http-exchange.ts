@@ -6,8 +6,8 @@ export interface ExchangeReader {
   data(chunk: Buffer): void | Promise<unknown>;
   /** The body ended; no call follows. */
   end(): void;
-  /** The body failed (network error, abort, the reader's own rejection); no call follows. */
-  fail(error: unknown): void;
+  /** The body failed (network error, abort, or `refused`: the reader's own rejection); no call follows. */
+  fail(error: unknown, refused?: boolean): void;
 }
 
 /**
@@ -121,7 +121,7 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
   }
 
   /** Stops the request; an attached reader that was not told the end yet gets `fail(reason)`. */
-  abort(reason: unknown): void {
+  abort(reason: unknown, refused = false): void {
     if (this.#closed) return;
     this.#close();
     this.#abortReason = reason;
@@ -130,7 +130,7 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
     if (this.statusCode === 0) this.#reject(reason);
     if (this.#controller !== undefined) this.#controller.abort(reason as Error);
     else this.#abortAsked = true;
-    this.#reader?.fail(reason);
+    this.#reader?.fail(reason, refused);
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -197,7 +197,7 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
       busy = this.#reader!.data(chunk);
     } catch (error) {
       // Never into undici's parser: a reader that throws fails its body.
-      this.abort(error);
+      this.abort(error, true);
       return;
     }
     if (busy === undefined) return;
@@ -229,7 +229,7 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
   readonly #refused = (error: unknown): void => {
     this.#busy = false;
     if (this.#closed) return;
-    this.abort(error);
+    this.abort(error, true);
   };
 
   #end(): void {

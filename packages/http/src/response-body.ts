@@ -125,7 +125,7 @@ class HttpBody implements PushableBody, ExchangeReader {
     this.#settle();
     this.#exchange.abort(CANCELLED);
     if (wanted === undefined) this.#resolve!();
-    else wanted.then(this.#resolve, (error: unknown) => this.#reject!(this.#mapped(error)));
+    else wanted.then(this.#resolve, this.#reject);
   }
 
   end(): void {
@@ -145,9 +145,12 @@ class HttpBody implements PushableBody, ExchangeReader {
     this.#complete();
   }
 
-  fail(error: unknown): void {
+  fail(error: unknown, refused = false): void {
     if (this.#done) return;
-    this.#failWith(error);
+    if (!refused) return this.#failWith(error);
+    // The consumer's own rejection (a write that failed, a digest that did not match): as it is.
+    this.#settle();
+    this.#reject!(error);
   }
 
   #complete(): void {
