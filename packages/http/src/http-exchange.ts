@@ -209,9 +209,12 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
   readonly #drain = (): void => {
     this.#busy = false;
     const queue = this.#queue;
-    while (queue !== undefined && queue.length > 0 && !this.#busy && !this.#closed) {
-      const chunk = queue.shift()!;
-      this.#queued -= chunk.byteLength;
+    if (queue !== undefined && queue.length > 0 && !this.#closed) {
+      // What piled up goes on as one chunk, as a Readable's read() hands it: a reader that
+      // takes one chunk at a time (the streamer's channel) is not slowed to undici's chunk size.
+      const chunk = queue.length === 1 ? queue[0]! : Buffer.concat(queue, this.#queued);
+      this.#queue = undefined;
+      this.#queued = 0;
       this.#deliver(chunk);
     }
     if (this.#busy || this.#closed) return;
