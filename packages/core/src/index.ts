@@ -16,7 +16,10 @@ export type {
   RemoteMetadata,
   RemoteResource,
   AttemptOutcome,
+  BodyConsumer,
+  PushableBody,
 } from './contracts/remote-resource.js';
+export { isPushable } from './contracts/remote-resource.js';
 export type { OpenRequest, AttemptLifetime } from './contracts/open-request.js';
 export {
   composeOpen,

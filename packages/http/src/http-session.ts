@@ -13,6 +13,7 @@ import type { Dispatcher } from 'undici';
 import { AuthManager } from './auth/auth-manager.js';
 import type { TokenFetch } from './auth/token-provider.js';
 import { createDispatchers, GATE_BUSY, localGate, type DispatcherRouter } from './dispatchers.js';
+import { HttpExchange } from './http-exchange.js';
 import type { HttpAdapterOptions, HttpTimeouts } from './http-adapter-options.js';
 import { resolveProxies } from './proxy-options.js';
 import type { HttpRedirectOptions } from './redirects.js';
@@ -196,6 +197,45 @@ export class HttpSession implements AdapterSession {
       headersTimeout: this.timeouts.headers,
       bodyTimeout: this.timeouts.idle,
     });
+  }
+
+  /**
+   * One GET sent with `dispatch()`, resolved at the response headers with
+   * its body not yet read (see {@link HttpExchange}). Sent again while its
+   * connect got no connection lease yet (fleet).
+   */
+  async exchange(
+    url: URL,
+    headers: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<HttpExchange> {
+    for (;;) {
+      try {
+        return await this.#exchangeOnce(url, headers, signal);
+      } catch (error) {
+        if ((error as { code?: unknown } | null)?.code !== GATE_BUSY || signal.aborted) throw error;
+      }
+    }
+  }
+
+  #exchangeOnce(
+    url: URL,
+    headers: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<HttpExchange> {
+    const exchange = new HttpExchange(signal);
+    const options: Dispatcher.DispatchOptions = {
+      origin: url.origin,
+      path: url.pathname + url.search,
+      method: 'GET',
+      headers,
+      headersTimeout: this.timeouts.headers,
+      bodyTimeout: this.timeouts.idle,
+    };
+    // Over this process's fair share of the host's fleet-wide connections: this one closes after.
+    if (this.#router?.retire(url) === true) options.reset = true;
+    this.dispatcher(url).dispatch(options, exchange);
+    return exchange.started;
   }
 
   /** A small GET whose body is read whole (token services); no redirects. */

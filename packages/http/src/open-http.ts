@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream';
 import {
   DownloadError,
   ErrorCodes,
@@ -8,10 +7,10 @@ import {
   type RemoteMetadata,
   type RemoteResource,
 } from '@dl/core';
-import type { Dispatcher } from 'undici';
 import { AttemptControl } from './attempt-control.js';
 import type { SentCredential } from './auth/auth-manager.js';
 import { parseContentRange, rangeHeader } from './content-range.js';
+import type { HttpExchange } from './http-exchange.js';
 import type { HttpSession } from './http-session.js';
 import { networkError } from './network-errors.js';
 import { REDIRECT_STATUSES, followRedirect } from './redirects.js';
@@ -89,14 +88,12 @@ export async function openHttp(
           if (sent) headers.authorization = sent.header;
         }
       }
-      const response = await session.request(url, headers, control.signal);
-      // Bodies are destroyed on many paths below; an error nobody awaits must not crash the process.
-      response.body.on('error', noop);
+      const response = await session.exchange(url, headers, control.signal);
       const status = response.statusCode;
       const location = header(response.headers.location);
 
       if (REDIRECT_STATUSES.has(status) && location !== undefined) {
-        await discard(response.body, control.signal);
+        await discard(response);
         const from = url;
         visited ??= new Set([url.href]);
         url = followRedirect(url, location, visited, session.redirects);
@@ -106,7 +103,7 @@ export async function openHttp(
       }
       if (status === 401) {
         const challenge = session.auth.noteChallenge(url, response.headers['www-authenticate']);
-        await discard(response.body, control.signal);
+        await discard(response);
         if (
           !refreshed &&
           (await session.auth.refresh(url, initialOrigin, challenge, sent, control.signal))
@@ -117,7 +114,7 @@ export async function openHttp(
         throw statusError(status, undefined, url);
       }
       if (status === 304 && conditional) {
-        await discard(response.body, control.signal);
+        await discard(response);
         control.dispose();
         const metadata = responseMetadata(response.headers, {
           url,
@@ -130,7 +127,7 @@ export async function openHttp(
         return { metadata: { ...metadata, notModified: true }, body: NOTHING };
       }
       if (status === 416 && ranged) {
-        await discard(response.body, control.signal);
+        await discard(response);
         session.log.debug('http: range not satisfiable, restarting from byte 0', {
           url: redactUrl(url),
         });
@@ -138,7 +135,7 @@ export async function openHttp(
         continue;
       }
       if (status < 200 || status >= 300) {
-        await discard(response.body, control.signal);
+        await discard(response);
         throw statusError(status, header(response.headers['retry-after']), url);
       }
 
@@ -146,14 +143,14 @@ export async function openHttp(
       let size: number | undefined;
       let skip = 0;
       let take: number | undefined;
-      const coding = session.decode ? encodingOf(response) : undefined;
+      const coding = session.decode ? encodingOf(response.headers) : undefined;
       const announced = contentLength(response.headers);
       if (status === 206) {
         const range = parseContentRange(header(response.headers['content-range']));
         const fits =
           ranged && range !== undefined && rangeFits(range, request, header(response.headers.etag));
         if (!fits) {
-          response.body.destroy();
+          response.abort(UNWANTED);
           if (!ranged) {
             throw new DownloadError('The server sent a partial response that was not asked for', {
               code: ErrorCodes.ProtocolError,
@@ -177,7 +174,7 @@ export async function openHttp(
           skip = partial.start;
           take = partial.end === undefined ? undefined : partial.end - partial.start + 1;
           if (announced !== undefined && skip > 0 && skip >= announced) {
-            response.body.destroy();
+            response.abort(UNWANTED);
             throw new DownloadError(
               `The range starts beyond the end of the resource (${announced} bytes)`,
               {
@@ -201,10 +198,10 @@ export async function openHttp(
         length,
         decoded: coding !== undefined,
       });
-      checkExpectedSize(metadata, request, url, response.body);
+      checkExpectedSize(metadata, request, url, response);
       return {
         metadata,
-        body: responseBody(response.body, {
+        body: responseBody(response, {
           length: announced,
           skip,
           take,
@@ -295,13 +292,13 @@ function checkExpectedSize(
   metadata: RemoteMetadata,
   request: OpenRequest,
   url: URL,
-  body: Readable,
+  exchange: HttpExchange,
 ): void {
   const expected = request.download.size;
   if (expected === undefined || request.download.range !== undefined || metadata.size === undefined)
     return;
   if (metadata.size === expected) return;
-  body.destroy();
+  exchange.abort(UNWANTED);
   throw new ValidationError(
     `The server announces ${metadata.size} bytes, ${expected} were expected`,
     {
@@ -314,21 +311,18 @@ function checkExpectedSize(
   );
 }
 
-function encodingOf(response: Dispatcher.ResponseData): 'gzip' | 'deflate' | 'br' | undefined {
-  const coding = header(response.headers['content-encoding'])?.trim().toLowerCase();
+function encodingOf(headers: HttpExchange['headers']): 'gzip' | 'deflate' | 'br' | undefined {
+  const coding = header(headers['content-encoding'])?.trim().toLowerCase();
   return coding === undefined ? undefined : DECODABLE[coding];
 }
 
 /** Reads (a little of) a body we do not want, so its connection can be reused, or closes it. */
-async function discard(body: Dispatcher.ResponseData['body'], signal: AbortSignal): Promise<void> {
-  try {
-    await body.dump({ limit: 64 * 1024, signal });
-  } catch (error) {
-    if (signal.aborted) throw error;
-  }
+function discard(exchange: HttpExchange): Promise<void> {
+  return exchange.dump(64 * 1024);
 }
 
-function noop(): void {}
+/** Why a response's body was let go of unread. */
+const UNWANTED = new Error('The response was not wanted');
 
 function header(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;

@@ -1,7 +1,8 @@
 import { Readable, pipeline } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
-import { DownloadError, ErrorCodes } from '@dl/core';
+import { DownloadError, ErrorCodes, type BodyConsumer, type PushableBody } from '@dl/core';
 import type { AttemptControl } from './attempt-control.js';
+import type { ExchangeReader, HttpExchange } from './http-exchange.js';
 import { networkError } from './network-errors.js';
 
 /** What the body wrapper needs to know about one response. */
@@ -25,11 +26,15 @@ export interface BodyOptions {
  * The body handed to the core: the bytes exactly as received (or decoded,
  * when asked), failing with a retryable `protocol-error` when they are
  * shorter or longer than `Content-Length`, with `timeout` when idle too
- * long, and with `aborted` when the caller aborted. Stopping early destroys
- * the response, which frees (closes) its connection.
+ * long, and with `aborted` when the caller aborted. Stopping early aborts
+ * the exchange, which frees (closes) its connection. Undecoded, it pushes
+ * (see {@link PushableBody}); decoded, it is only iterated.
  */
-export function responseBody(raw: Readable, options: BodyOptions): AsyncIterable<Uint8Array> {
-  const bytes = new ReceivedBody(raw, options);
+export function responseBody(
+  exchange: HttpExchange,
+  options: BodyOptions,
+): AsyncIterable<Uint8Array> | PushableBody {
+  const bytes = new HttpBody(exchange, options);
   if (options.decode === undefined) return bytes;
   const decoder =
     options.decode === 'br'
@@ -42,95 +47,92 @@ export function responseBody(raw: Readable, options: BodyOptions): AsyncIterable
 }
 
 /**
- * Reads the undici body with `read()` and one set of listeners for the whole
- * body, instead of an async generator over the stream's own iterator (two
- * promise layers and an end-of-stream watcher per response). Its `return()`
- * frees the response even before the first `next()`, which a generator's
- * `finally` would not.
+ * The reader of one exchange's body: checks its length against
+ * `Content-Length`, cuts out `skip`/`take`, maps failures to
+ * `DownloadError`s (secrets scrubbed), and hands the bytes on to one
+ * consumer, pushed ({@link pushTo}) or pulled (iterated).
  */
-class ReceivedBody implements AsyncIterableIterator<Uint8Array> {
-  readonly #raw: Readable;
+class HttpBody implements PushableBody, ExchangeReader {
+  readonly #exchange: HttpExchange;
   readonly #options: BodyOptions;
   readonly #skip: number;
   readonly #end: number;
   readonly #whole: boolean;
   #count = 0;
-  #ended = false;
-  #cut = false;
-  #failure: unknown;
-  #finished = false;
-  #waiter: { resolve: () => void; reject: (error: unknown) => void } | undefined;
+  #used = false;
+  /** Told the end or a failure: nothing more is handed on. */
+  #done = false;
+  #consumer: BodyConsumer | undefined;
+  #resolve: (() => void) | undefined;
+  #reject: ((error: unknown) => void) | undefined;
 
-  constructor(raw: Readable, options: BodyOptions) {
-    this.#raw = raw;
+  constructor(exchange: HttpExchange, options: BodyOptions) {
+    this.#exchange = exchange;
     this.#options = options;
     this.#skip = options.skip ?? 0;
     this.#end = options.take === undefined ? Number.POSITIVE_INFINITY : this.#skip + options.take;
     this.#whole = this.#skip === 0 && this.#end === Number.POSITIVE_INFINITY;
-    raw.on('readable', this.#wake);
-    raw.on('end', this.#onEnd);
-    raw.on('error', this.#onError);
-    raw.on('close', this.#onClose);
   }
 
-  [Symbol.asyncIterator](): this {
-    return this;
+  pushTo(consumer: BodyConsumer): Promise<void> {
+    if (this.#used) return Promise.reject(new Error('The body was already read'));
+    this.#used = true;
+    this.#consumer = consumer;
+    return new Promise<void>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+      this.#exchange.attach(this);
+    });
   }
 
-  async next(): Promise<IteratorResult<Uint8Array>> {
-    for (;;) {
-      if (this.#finished) return { done: true, value: undefined };
-      if (this.#failure !== undefined) throw this.#fail(this.#failure);
-      if (this.#cut) {
-        this.#close(false);
-        return { done: true, value: undefined };
-      }
-      const chunk = this.#raw.read() as Uint8Array | null;
-      if (chunk !== null) {
-        const value = this.#take(chunk);
-        if (value !== undefined) return { done: false, value };
-        continue;
-      }
-      if (this.#ended) {
-        this.#complete();
-        return { done: true, value: undefined };
-      }
-      await new Promise<void>((resolve, reject) => (this.#waiter = { resolve, reject }));
-    }
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    const pull = new PullReader(this);
+    if (this.#used) pull.fail(new Error('The body was already read'));
+    else this.pushTo(pull).then(pull.end, pull.fail);
+    return pull;
   }
 
-  async return(): Promise<IteratorResult<Uint8Array>> {
-    this.#close(false);
-    return { done: true, value: undefined };
+  /** Stops reading before the end (the iterator's `return()`): the connection is closed. */
+  cancel(): void {
+    if (this.#done) return;
+    this.#settle();
+    this.#exchange.abort(CANCELLED);
+    this.#resolve?.();
   }
 
-  /** The part of `chunk` to hand on; undefined when none of it is wanted. */
-  #take(chunk: Uint8Array): Uint8Array | undefined {
-    const { length, url } = this.#options;
+  data(chunk: Buffer): void | Promise<unknown> {
+    if (this.#done) return;
+    const { length } = this.#options;
     const before = this.#count;
     this.#count += chunk.byteLength;
     if (length !== undefined && this.#count > length) {
-      throw this.#fail(
+      this.#failWith(
         protocolError(
           `The body is longer than its Content-Length (${length} bytes)`,
-          url,
+          this.#options.url,
           this.#count,
           length,
         ),
       );
+      return;
     }
-    if (this.#whole) return chunk;
+    if (this.#whole) return this.#consumer!.data(chunk);
     const from = Math.max(0, this.#skip - before);
     const to = Math.min(chunk.byteLength, this.#end - before);
+    const wanted = to > from ? this.#consumer!.data(chunk.subarray(from, to)) : undefined;
+    if (this.#count < this.#end) return wanted;
     // Everything wanted is in: the rest stays on a connection that cannot be reused.
-    if (this.#count >= this.#end) this.#cut = true;
-    return to > from ? chunk.subarray(from, to) : undefined;
+    this.#settle();
+    this.#exchange.abort(CANCELLED);
+    if (wanted === undefined) this.#resolve!();
+    else wanted.then(this.#resolve, this.#reject);
   }
 
-  #complete(): void {
+  end(): void {
+    if (this.#done) return;
     const { length, url } = this.#options;
     if (length !== undefined && this.#count < length) {
-      throw this.#fail(
+      this.#failWith(
         protocolError(
           `The body ended after ${this.#count} of ${length} bytes`,
           url,
@@ -138,13 +140,39 @@ class ReceivedBody implements AsyncIterableIterator<Uint8Array> {
           length,
         ),
       );
+      return;
     }
-    this.#close(true);
+    this.#complete();
   }
 
-  /** Maps a failure once, frees the response, and returns the error to throw. */
-  #fail(error: unknown): DownloadError {
-    this.#close(false);
+  fail(error: unknown, refused = false): void {
+    if (this.#done) return;
+    if (!refused) return this.#failWith(error);
+    // The consumer's own rejection (a write that failed, a digest that did not match): as it is.
+    this.#settle();
+    this.#reject!(error);
+  }
+
+  #complete(): void {
+    if (this.#done) return;
+    this.#settle();
+    this.#resolve!();
+  }
+
+  /** Maps a failure once, frees the response, and rejects with the error. */
+  #failWith(error: unknown): void {
+    if (this.#done) return;
+    this.#settle();
+    this.#exchange.abort(CANCELLED);
+    this.#reject!(this.#mapped(error));
+  }
+
+  #settle(): void {
+    this.#done = true;
+    this.#options.control.dispose();
+  }
+
+  #mapped(error: unknown): DownloadError {
     const options = this.#options;
     const { length, url } = options;
     if (DownloadError.isInstance(error)) return options.scrub(error);
@@ -166,44 +194,75 @@ class ReceivedBody implements AsyncIterableIterator<Uint8Array> {
     }
     return options.scrub(mapped);
   }
-
-  /** Detaches; a body not read to its end leaves bytes on the connection, so it is destroyed. */
-  #close(complete: boolean): void {
-    if (this.#finished) return;
-    this.#finished = true;
-    const raw = this.#raw;
-    raw.off('readable', this.#wake);
-    raw.off('end', this.#onEnd);
-    raw.off('error', this.#onError);
-    raw.off('close', this.#onClose);
-    this.#options.control.dispose();
-    if (!complete) raw.destroy();
-  }
-
-  readonly #wake = (): void => {
-    const waiter = this.#waiter;
-    this.#waiter = undefined;
-    waiter?.resolve();
-  };
-
-  readonly #onEnd = (): void => {
-    this.#ended = true;
-    this.#wake();
-  };
-
-  readonly #onError = (error: unknown): void => {
-    this.#failure ??= error;
-    this.#wake();
-  };
-
-  readonly #onClose = (): void => {
-    if (!this.#ended) this.#failure ??= prematureClose();
-    this.#wake();
-  };
 }
 
-function prematureClose(): Error {
-  return Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
+/** Why a body was let go of before its end. */
+const CANCELLED = new Error('The body was not read to its end');
+
+/**
+ * An async iterator over a pushed body: holds one chunk, and keeps the
+ * push waiting (its promise) until the next `next()` takes it.
+ */
+class PullReader implements AsyncIterator<Uint8Array>, BodyConsumer {
+  readonly #body: HttpBody;
+  #chunk: Uint8Array | undefined;
+  #taken: (() => void) | undefined;
+  #waiter:
+    { resolve: (r: IteratorResult<Uint8Array>) => void; reject: (e: unknown) => void } | undefined;
+  #ended = false;
+  #failure: unknown;
+  #failed = false;
+
+  constructor(body: HttpBody) {
+    this.#body = body;
+  }
+
+  data(chunk: Uint8Array): void | Promise<void> {
+    const waiter = this.#waiter;
+    if (waiter !== undefined) {
+      this.#waiter = undefined;
+      waiter.resolve({ done: false, value: chunk });
+      return;
+    }
+    this.#chunk = chunk;
+    return new Promise<void>((resolve) => (this.#taken = resolve));
+  }
+
+  readonly end = (): void => {
+    this.#ended = true;
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    waiter?.resolve({ done: true, value: undefined });
+  };
+
+  readonly fail = (error: unknown): void => {
+    this.#failure = error;
+    this.#failed = true;
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    waiter?.reject(error);
+  };
+
+  next(): Promise<IteratorResult<Uint8Array>> {
+    const chunk = this.#chunk;
+    if (chunk !== undefined) {
+      this.#chunk = undefined;
+      const taken = this.#taken;
+      this.#taken = undefined;
+      taken?.();
+      return Promise.resolve({ done: false, value: chunk });
+    }
+    if (this.#failed) return Promise.reject(this.#failure as Error);
+    if (this.#ended) return Promise.resolve({ done: true, value: undefined });
+    return new Promise((resolve, reject) => (this.#waiter = { resolve, reject }));
+  }
+
+  return(): Promise<IteratorResult<Uint8Array>> {
+    this.#ended = true;
+    this.#chunk = undefined;
+    this.#body.cancel();
+    return Promise.resolve({ done: true, value: undefined });
+  }
 }
 
 async function* mapErrors(stream: Readable, options: BodyOptions): AsyncGenerator<Uint8Array> {

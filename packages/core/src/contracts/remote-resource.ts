@@ -55,8 +55,10 @@ export interface RemoteResource {
    * The bytes from `metadata.offset` on. The core reads it once; if it stops
    * early it calls `return()` on the iterator (or destroys the stream) and
    * aborts the open's signal, so the adapter must free the connection then.
+   * A {@link PushableBody} may be read either way: pushed to a consumer
+   * (what the attempt loop does) or iterated (the streamer, decoders).
    */
-  readonly body: AsyncIterable<Uint8Array> | Readable;
+  readonly body: AsyncIterable<Uint8Array> | Readable | PushableBody;
   /**
    * Size and digests a wrapper learnt for this resource (e.g. from a
    * metalink); merged into the request's expectations before validation.
@@ -75,4 +77,51 @@ export interface RemoteResource {
    * error — a mirror set lists what every mirror tried did.
    */
   finalError?(error: DownloadError): DownloadError;
+}
+
+/**
+ * Takes the chunks of a body an adapter pushes (see {@link PushableBody}).
+ * The consumer is called synchronously from the adapter's data path, so a
+ * chunk costs a call, not a promise.
+ */
+export interface BodyConsumer {
+  /**
+   * Takes the next chunk; the consumer owns it from then on. Returns nothing
+   * when it can take the next one at once, or a promise while it is busy (a
+   * write waits for the disk, a rate cap says wait): the adapter then stops
+   * reading its source, so the socket backs up, and goes on once the
+   * promise settles. A rejection ends the body with that error: the
+   * adapter frees its source and `pushTo` rejects with it. No chunk is
+   * passed while a returned promise is pending. The core's consumer never
+   * throws (a failure comes as a rejection); an adapter's own consumer
+   * should not either.
+   */
+  data(chunk: Uint8Array): void | Promise<unknown>;
+}
+
+/**
+ * A body that can also push its chunks to a consumer, for adapters whose
+ * source is callback-driven (undici's dispatch handlers, a socket): no
+ * stream and no promise per chunk in between. It stays an async iterable
+ * for readers that pull; one body is read once, either way, never both.
+ *
+ * A wrapper that replaces a resource's `body` drops the push path with it,
+ * so nothing can bypass the wrapper.
+ */
+export interface PushableBody extends AsyncIterable<Uint8Array> {
+  /**
+   * Pushes every chunk from the current position to `consumer`, pausing
+   * the source while a returned promise is pending. Resolves once the body
+   * ended and its last chunk was taken (a pending promise of the consumer
+   * included); rejects when it failed: a network or protocol error, a body
+   * shorter or longer than the remote announced, the consumer's rejection,
+   * or an abort of the open's signal (the source is stopped and the
+   * connection freed first). Called at most once, and not after iterating.
+   */
+  pushTo(consumer: BodyConsumer): Promise<void>;
+}
+
+/** Whether `body` can push its chunks (see {@link PushableBody}). */
+export function isPushable(body: RemoteResource['body']): body is PushableBody {
+  return typeof (body as Partial<PushableBody>).pushTo === 'function';
 }

@@ -3,7 +3,12 @@ import type { DownloadRequest } from '../contracts/download-request.js';
 import type { DownloadResult } from '../contracts/download-result.js';
 import type { OpenFunction } from '../contracts/open-function.js';
 import type { AttemptLifetime, OpenRequest } from '../contracts/open-request.js';
-import type { RemoteMetadata, RemoteResource } from '../contracts/remote-resource.js';
+import {
+  isPushable,
+  type BodyConsumer,
+  type RemoteMetadata,
+  type RemoteResource,
+} from '../contracts/remote-resource.js';
 import { abortError, DownloadError, toDownloadError } from '../errors/download-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
 import { ValidationError } from '../errors/validation-error.js';
@@ -59,7 +64,7 @@ export function runDownload<C>(
  * One download's state, shared by the steps of each attempt: open it, read
  * and validate its body, finish (commit), or decide on a retry.
  */
-class DownloadRun<C> {
+class DownloadRun<C> implements BodyConsumer {
   readonly #started = Date.now();
   readonly #shownUrl: string;
   readonly #origin: string;
@@ -74,6 +79,11 @@ class DownloadRun<C> {
   #resumeFrom: RemoteMetadata | undefined;
   /** True once the sink committed. */
   #ok = false;
+  /** The attempt whose body is being read, and what its chunks need (see {@link data}). */
+  #reading: Attempt | undefined;
+  #validating: Validation | undefined;
+  #wantsProgress = false;
+  #total: number | undefined;
 
   constructor(
     private readonly request: DownloadRequest<C>,
@@ -223,33 +233,26 @@ class DownloadRun<C> {
     return resource;
   }
 
-  /** Feeds every chunk to validation and the sink; a body cut short of its announced length fails. */
+  /**
+   * Feeds every chunk to validation and the sink, pushed by the adapter when
+   * its body can push (no promise per chunk), else iterated; a body cut
+   * short of its announced length fails.
+   */
   async #readBody(attempt: Attempt, resource: RemoteResource): Promise<void> {
-    const { sink, context, request } = this;
-    const { progress } = context;
-    const validation = request.range === undefined ? this.#validation : undefined;
-    const wantsProgress = progress.wants('download-progress');
+    const { context, request } = this;
     const metadata = resource.metadata;
+    this.#reading = attempt;
+    this.#validating = request.range === undefined ? this.#validation : undefined;
+    this.#wantsProgress = context.progress.wants('download-progress');
+    this.#total = metadata.size;
     attempt.reading = true;
-    for await (const chunk of resource.body) {
-      const bytes = chunk.byteLength;
-      validation?.update(chunk);
-      const pending = sink.write(chunk);
-      if (pending) await pending;
-      this.#offset += bytes;
-      attempt.received += bytes;
-      progress.received(bytes);
-      // Bandwidth caps: a promise only when the budget says wait (the socket backs up meanwhile).
-      const paced = context.budget.takeBytes?.(this.#origin, bytes, attempt.signal);
-      if (paced) await paced;
-      if (wantsProgress) {
-        progress.emit('download-progress', {
-          id: this.#id,
-          url: this.#shownUrl,
-          bytes: this.#offset,
-          chunk: bytes,
-          ...(metadata.size === undefined ? {} : { total: metadata.size }),
-        });
+    const body = resource.body;
+    if (isPushable(body)) {
+      await body.pushTo(this);
+    } else {
+      for await (const chunk of body) {
+        const pending = this.data(chunk);
+        if (pending) await pending;
       }
     }
     // Whatever the adapter: a body that ends short of what it announced was cut.
@@ -264,6 +267,48 @@ class DownloadRun<C> {
         },
       );
     }
+  }
+
+  /**
+   * Takes the next chunk of the body being read (the {@link BodyConsumer} the
+   * adapter pushes to): validation, the sink, progress, bandwidth caps. A
+   * promise only when the sink or the budget says wait.
+   */
+  data(chunk: Uint8Array): Promise<void> | void {
+    try {
+      this.#validating?.update(chunk);
+      const pending = this.sink.write(chunk);
+      const bytes = chunk.byteLength;
+      if (pending) return pending.then(() => this.#took(bytes));
+      return this.#took(bytes);
+    } catch (error) {
+      // The consumer contract: a failure is a rejection, never a throw into the adapter.
+      return Promise.reject(error as Error);
+    }
+  }
+
+  /** Counts `bytes` the sink took, then waits for the bandwidth budget when it says so. */
+  #took(bytes: number): Promise<void> | void {
+    const attempt = this.#reading!;
+    const { progress, budget } = this.context;
+    this.#offset += bytes;
+    attempt.received += bytes;
+    progress.received(bytes);
+    // Bandwidth caps: a promise only when the budget says wait (the socket backs up meanwhile).
+    const paced = budget.takeBytes?.(this.#origin, bytes, attempt.signal);
+    if (paced) return paced.then(() => this.#progressed(bytes));
+    this.#progressed(bytes);
+  }
+
+  #progressed(bytes: number): void {
+    if (!this.#wantsProgress) return;
+    this.context.progress.emit('download-progress', {
+      id: this.#id,
+      url: this.#shownUrl,
+      bytes: this.#offset,
+      chunk: bytes,
+      ...(this.#total === undefined ? {} : { total: this.#total }),
+    });
   }
 
   /** Checks the digests, commits the sink and builds the result. */

@@ -1,4 +1,10 @@
 import { Readable } from 'node:stream';
+import {
+  isPushable,
+  type BodyConsumer,
+  type PushableBody,
+  type RemoteResource,
+} from '../contracts/remote-resource.js';
 import { abortError } from '../errors/download-error.js';
 
 /**
@@ -9,10 +15,10 @@ import { abortError } from '../errors/download-error.js';
  * over: read to the end, failed, given back or destroyed.
  */
 export function guardedBody(
-  body: AsyncIterable<Uint8Array> | Readable,
+  body: RemoteResource['body'],
   signals: readonly AbortSignal[],
   onEnd: () => void = noop,
-): AsyncIterable<Uint8Array> {
+): AsyncIterable<Uint8Array> | PushableBody {
   if (body instanceof Readable) {
     // Reading surfaces the stream's error; a body abandoned before it was read
     // must not turn its abort into an uncaught 'error' event.
@@ -36,6 +42,73 @@ export function guardedBody(
     body.once('close', end);
     return body;
   }
+  if (isPushable(body)) return guardedPushable(body, signals, onEnd);
+  return guardedIterable(body, signals, onEnd);
+}
+
+/** {@link guardedBody} for a body that can push: either way of reading it is guarded, `onEnd` runs once. */
+function guardedPushable(
+  body: PushableBody,
+  signals: readonly AbortSignal[],
+  onEnd: () => void,
+): PushableBody {
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    onEnd();
+  };
+  const iterable = guardedIterable(body, signals, end);
+  return {
+    [Symbol.asyncIterator]: () => iterable[Symbol.asyncIterator](),
+    pushTo(consumer: BodyConsumer): Promise<void> {
+      return new Promise<void>((resolve, reject) => {
+        let done = false;
+        const finish = () => {
+          done = true;
+          for (const s of signals) s.removeEventListener('abort', onAbort);
+          end();
+        };
+        const onAbort = function (this: AbortSignal) {
+          if (done) return;
+          finish();
+          reject(abortError(this.reason));
+        };
+        for (const s of signals) {
+          if (s.aborted) {
+            onAbort.call(s);
+            // Still handed to the adapter, so that it frees the body; the consumer refuses it.
+            break;
+          }
+          s.addEventListener('abort', onAbort);
+        }
+        // An adapter that pushes on after an abort gets a refusal, which stops it.
+        const guarded: BodyConsumer = {
+          data: (chunk) => (done ? Promise.reject(abortError(undefined)) : consumer.data(chunk)),
+        };
+        body.pushTo(guarded).then(
+          () => {
+            if (done) return;
+            finish();
+            resolve();
+          },
+          (error: unknown) => {
+            if (done) return;
+            finish();
+            reject(error);
+          },
+        );
+      });
+    },
+  };
+}
+
+/** {@link guardedBody} for any other async iterable. */
+function guardedIterable(
+  body: AsyncIterable<Uint8Array>,
+  signals: readonly AbortSignal[],
+  onEnd: () => void,
+): AsyncIterable<Uint8Array> {
   return {
     [Symbol.asyncIterator]() {
       const iterator = body[Symbol.asyncIterator]();
