@@ -543,7 +543,13 @@ class RedisBudget implements AdmissionBudget {
       const [granted, pausedMs] = reply;
       this.#heardReply(origin, limit, reply);
       for (let i = 0; i < granted; i++) {
-        this.#hand(line, batch[i]!, this.#grant(origin, ids[i], transfers));
+        // A waiter that gave up meanwhile (a connect waits 250 ms at the gate, then is sent again)
+        // passes its lease to the next one in line: under load a reply may come later than that,
+        // and giving every lease back would leave the line wanting for good.
+        const waiter = batch[i]!.done ? line.queue.find((next) => !next.done) : batch[i]!;
+        const permit = this.#grant(origin, ids[i], transfers);
+        if (waiter === undefined) permit.release();
+        else this.#hand(line, waiter, permit);
       }
       if (granted === batch.length) continue;
       if (pausedMs > 0) await this.#sleep(line, 'paused', pausedMs + this.#jittered());
@@ -661,10 +667,9 @@ class RedisBudget implements AdmissionBudget {
           const ids = this.#held.get(origin);
           // Gone from #held: close() released it with the others.
           if (ids?.delete(id) === true) {
-            if (ids.size === 0) {
-              this.#held.delete(origin);
-              this.#shares.delete(origin);
-            }
+            // The share stays until a reply says nobody else wants a lease: it also caps this
+            // worker's transfers, which must not all rush to the gate when its last lease is back.
+            if (ids.size === 0) this.#held.delete(origin);
             const retiring = this.#retiring.get(origin) ?? 0;
             if (retiring > 1) this.#retiring.set(origin, retiring - 1);
             else this.#retiring.delete(origin);
