@@ -589,10 +589,12 @@ class RedisBudget implements AdmissionBudget {
   /**
    * What this process knows of `origin`'s pause without asking: the ms left,
    * 0 when it heard lately that there is none, undefined when it must ask
-   * (never heard, heard too long ago, a pause just ended, or not subscribed).
+   * (never heard, heard too long ago, a pause just ended, not subscribed, or
+   * no connection to it held).
    */
   #knownPause(origin: string): number | undefined {
-    if (!this.#listening) return undefined;
+    // Without a connection to the host, the transfer will wait for a lease anyway: ask, exactly.
+    if (!this.#listening || !this.#held.has(origin)) return undefined;
     const seen = this.#pauses.get(origin);
     if (seen === undefined) return undefined;
     const now = Date.now();
