@@ -78,7 +78,10 @@ export function fleetTool({ bin, redis, workers, concurrency, help, live }) {
       const before = await connectedClients(redis.port);
       const children = [];
       for (let i = 0; i < workers; i++) {
-        const child = spawn(process.execPath, [bin, ...workerArgs], {
+        // DL_BENCH_WORKER_PROF=DIR: a CPU profile of each worker (written when it stops).
+        const prof = process.env.DL_BENCH_WORKER_PROF;
+        const nodeArgs = prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : [];
+        const child = spawn(process.execPath, [...nodeArgs, bin, ...workerArgs], {
           stdio: ['ignore', 'ignore', 'pipe'],
         });
         child.stderrText = '';

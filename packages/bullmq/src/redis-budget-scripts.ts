@@ -88,7 +88,9 @@ end
  * Returns `{granted, pausedForMs, limit, nextStepMs, reason, share}`: while
  * the origin is paused nothing is granted and the pause's remaining time is
  * returned; `limit` is the origin's limit now (lowered after a signal);
- * `share` this worker's share (-1: nobody else wants one).
+ * `share` this worker's share (-1: nobody else wants one and this worker got
+ * all it asked for; a worker left wanting while others hold leases gets
+ * ceil(limit / workers holding or wanting)).
  */
 export const ACQUIRE = `
 ${NOW}
@@ -120,6 +122,9 @@ for i = 8, #ARGV do
   granted = granted + 1
 end
 if granted > 0 then redis.call('PEXPIRE', KEYS[1], lease) end
+-- Left wanting while others hold leases: this worker's fair part, so it starts no more
+-- transfers than it may get connections for (the rest would only wait at the gate).
+if share < 0 and granted < offered and count > 1 then share = math.ceil(limit / count) end
 if offered > 0 then
   if granted == offered then
     redis.call('ZREM', wantKey, me)
@@ -187,7 +192,9 @@ return out
  * KEYS: pause key, refused-burst counter, throttle streak, limit key.
  * ARGV: kind (`throttled`|`refused`), pause ms (-1: none given), burst size,
  * burst window ms, refused pause ms, streak base ms, streak max ms, jitter
- * factor, configured limit, quiet ms, reason.
+ * factor, configured limit, quiet ms, reason, pause channel, origin. A
+ * pause set or lengthened is published on the pause channel as
+ * `{ms} {origin}`, so workers need not ask before every transfer.
  * Returns `{counted, pauseInForceMs, limit, gen, pauseMs}`: `counted` 0 for a
  * refusal below the burst (nothing changed); `gen` numbers the origin's
  * signals (the process that sent the last one reports the recovery);
@@ -213,6 +220,7 @@ if current < 0 then current = 0 end
 if ms > current then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ms)
   current = ms
+  redis.call('PUBLISH', ARGV[12], current .. ' ' .. ARGV[13])
 end
 ${NOW}
 local configured = tonumber(ARGV[9])

@@ -33,6 +33,15 @@ const MAX_PAUSE_MS = 5 * 60_000;
 const WANT_MS = 2_000;
 /** The least time between two renewals prompted by another worker wanting leases. */
 const WANTED_RENEW_MS = 250;
+/**
+ * How long a transfer admission trusts what it last heard of an origin's
+ * pause before asking Redis again. Pauses are also published as they are
+ * set, so this only bounds the cost of a message lost while the
+ * subscription was down (a re-subscription forgets everything heard).
+ */
+const PAUSE_FRESH_MS = 1_000;
+/** Origins whose pause state is remembered (forgotten all at once past this). */
+const PAUSES_KEPT = 1_024;
 
 /** Reconnects at once, then every 50 ms more, never waiting more than 500 ms between tries. */
 const WAIT_OUT: RedisOptions = {
@@ -158,6 +167,12 @@ class RedisBudget implements AdmissionBudget {
   readonly #channel: string;
   /** Where a worker left wanting a lease publishes the origin, so its holders learn their share. */
   readonly #wantChannel: string;
+  /** Where the signal script publishes each pause it sets, as `{ms} {origin}`. */
+  readonly #pauseChannel: string;
+  /** Per origin: when this process last heard whether it is paused (local clock), and until when. */
+  readonly #pauses = new Map<string, { heardAt: number; until: number }>();
+  /** Whether the subscriber is subscribed: only then are the pauses heard complete. */
+  #listening = false;
   /** Lease ids are `{process}:{n}`: unique across the fleet, and tell an operator whose they are. */
   readonly #process = randomUUID();
   #sequence = 0;
@@ -198,6 +213,7 @@ class RedisBudget implements AdmissionBudget {
     }
     this.#channel = `${settings.prefix}:released`;
     this.#wantChannel = `${settings.prefix}:wanted`;
+    this.#pauseChannel = `${settings.prefix}:paused`;
     this.#redis = connect(settings.connection);
     this.#redis.defineCommand('dlAcquire', { numberOfKeys: 4, lua: ACQUIRE });
     this.#redis.defineCommand('dlRelease', { numberOfKeys: 1, lua: RELEASE });
@@ -212,6 +228,11 @@ class RedisBudget implements AdmissionBudget {
     this.#subscriber = this.#redis.duplicate();
     this.#subscriber.on('error', (error: unknown) => this.#trouble(error));
     this.#subscriber.on('message', (channel: string, origin: string) => {
+      if (channel === this.#pauseChannel) {
+        const space = origin.indexOf(' ');
+        this.#heardPause(origin.slice(space + 1), Number(origin.slice(0, space)));
+        return;
+      }
       if (channel === this.#wantChannel) {
         // Another worker wants a lease of an origin this one holds: learn the share soon.
         if (this.#held.has(origin) && Date.now() - this.#renewedAt >= WANTED_RENEW_MS) {
@@ -222,9 +243,23 @@ class RedisBudget implements AdmissionBudget {
       this.#wake(this.#lines.get(origin), 'full');
       this.#wake(this.#connectionLines.get(origin), 'full');
     });
-    this.#subscriber
-      .subscribe(this.#channel, this.#wantChannel)
-      .catch((error: unknown) => this.#trouble(error));
+    // Pauses published while not subscribed are missed: forget what was heard, ask again.
+    const deaf = () => {
+      this.#listening = false;
+      this.#pauses.clear();
+    };
+    this.#subscriber.on('close', deaf);
+    this.#subscriber.on('reconnecting', deaf);
+    // On every (re)connection; the reply says the channels are listened to from now on.
+    this.#subscriber.on('ready', () => {
+      this.#subscriber
+        .subscribe(this.#channel, this.#wantChannel, this.#pauseChannel)
+        .then(() => {
+          this.#pauses.clear();
+          this.#listening = this.#subscriber.status === 'ready';
+        })
+        .catch((error: unknown) => this.#trouble(error));
+    });
     this.#renewTimer = setInterval(() => this.#renew(), settings.renewEveryMs);
     this.#renewTimer.unref();
     this.#rate = new FleetRate({
@@ -327,10 +362,13 @@ class RedisBudget implements AdmissionBudget {
         configured,
         this.#settings.quietMs,
         reason,
+        this.#pauseChannel,
+        origin,
       )
       .then(
         ([counted, pausedMs, limit, gen, thisPauseMs]) => {
           if (counted === 0 || this.#closed !== undefined) return;
+          this.#heardPause(origin, pausedMs);
           const now = Date.now();
           const { quietMs } = this.#settings;
           this.#heard(origin, {
@@ -456,10 +494,15 @@ class RedisBudget implements AdmissionBudget {
       const limit = this.#init.limitFor(origin);
       if (transfers && (this.#settings.gated || !this.#isHost(origin, limit))) {
         // Counted in this process only: a virtual origin, or a host whose connections the fleet counts.
-        const free = Math.min(room, limit - (this.#local.get(origin) ?? 0));
+        // While other workers hold or want its connections, no more transfers than this worker's
+        // share: the others would only wait for a connection lease at the gate, and bounce.
+        const cap = this.#settings.gated
+          ? Math.min(limit, this.#shares.get(origin) ?? limit)
+          : limit;
+        const free = Math.min(room, cap - (this.#local.get(origin) ?? 0));
         if (free > 0 && this.#isHost(origin, limit)) {
           // A paused host gets no new transfer either, even over a connection kept open.
-          const pausedMs = await this.#pausedFor(line, origin, limit);
+          const pausedMs = this.#knownPause(origin) ?? (await this.#pausedFor(line, origin, limit));
           if (pausedMs !== 0) {
             if (pausedMs > 0) await this.#sleep(line, 'paused', pausedMs + this.#jittered());
             continue;
@@ -500,7 +543,13 @@ class RedisBudget implements AdmissionBudget {
       const [granted, pausedMs] = reply;
       this.#heardReply(origin, limit, reply);
       for (let i = 0; i < granted; i++) {
-        this.#hand(line, batch[i]!, this.#grant(origin, ids[i], transfers));
+        // A waiter that gave up meanwhile (a connect waits 250 ms at the gate, then is sent again)
+        // passes its lease to the next one in line: under load a reply may come later than that,
+        // and giving every lease back would leave the line wanting for good.
+        const waiter = batch[i]!.done ? line.queue.find((next) => !next.done) : batch[i]!;
+        const permit = this.#grant(origin, ids[i], transfers);
+        if (waiter === undefined) permit.release();
+        else this.#hand(line, waiter, permit);
       }
       if (granted === batch.length) continue;
       if (pausedMs > 0) await this.#sleep(line, 'paused', pausedMs + this.#jittered());
@@ -537,10 +586,39 @@ class RedisBudget implements AdmissionBudget {
     }
   }
 
+  /**
+   * What this process knows of `origin`'s pause without asking: the ms left,
+   * 0 when it heard lately that there is none, undefined when it must ask
+   * (never heard, heard too long ago, a pause just ended, not subscribed, or
+   * no connection to it held).
+   */
+  #knownPause(origin: string): number | undefined {
+    // Without a connection to the host, the transfer will wait for a lease anyway: ask, exactly.
+    if (!this.#listening || !this.#held.has(origin)) return undefined;
+    const seen = this.#pauses.get(origin);
+    if (seen === undefined) return undefined;
+    const now = Date.now();
+    if (seen.until > now) return seen.until - now;
+    if (seen.until !== 0 || now - seen.heardAt > PAUSE_FRESH_MS) return undefined;
+    return 0;
+  }
+
+  /** Notes that `origin` is paused for `ms` more (0: not paused); a pause heard by another way is kept (pauses only grow). */
+  #heardPause(origin: string, ms: number): void {
+    if (!Number.isFinite(ms)) return;
+    const now = Date.now();
+    const seen = this.#pauses.get(origin);
+    let until = ms > 0 ? now + ms : 0;
+    if (seen !== undefined && seen.until > now) until = Math.max(until, seen.until);
+    if (seen === undefined && this.#pauses.size >= PAUSES_KEPT) this.#pauses.clear();
+    this.#pauses.set(origin, { heardAt: now, until });
+  }
+
   /** Notes what a lease call said of `origin`'s pause and limit. */
   #heardReply(origin: string, limit: number, reply: Awaited<ReturnType<Scripts['dlAcquire']>>) {
     const [, pausedMs, fleetLimit, nextStepMs, reason, share] = reply;
     this.#heardShare(origin, share);
+    this.#heardPause(origin, pausedMs);
     if (pausedMs > 0 || fleetLimit < limit) {
       const at = Date.now();
       this.#heard(origin, {
@@ -591,10 +669,9 @@ class RedisBudget implements AdmissionBudget {
           const ids = this.#held.get(origin);
           // Gone from #held: close() released it with the others.
           if (ids?.delete(id) === true) {
-            if (ids.size === 0) {
-              this.#held.delete(origin);
-              this.#shares.delete(origin);
-            }
+            // The share stays until a reply says nobody else wants a lease: it also caps this
+            // worker's transfers, which must not all rush to the gate when its last lease is back.
+            if (ids.size === 0) this.#held.delete(origin);
             const retiring = this.#retiring.get(origin) ?? 0;
             if (retiring > 1) this.#retiring.set(origin, retiring - 1);
             else this.#retiring.delete(origin);

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { createReadStream, statSync } from 'node:fs';
 import type { DigestAlgorithm, Digests } from '@dl/core';
 
 /**
@@ -20,8 +19,15 @@ export async function verifiedFile(
   );
   if (wanted.length === 0) return undefined;
   try {
-    const info = await stat(path);
-    if (!info.isFile() || (expected.size !== undefined && info.size !== expected.size))
+    // Synchronous on purpose: a missing destination is the common case, and an async stat costs a
+    // thread-pool round trip and an ENOENT error per file, several times the CPU (core's resume
+    // check stats synchronously too).
+    const info = statSync(path, { throwIfNoEntry: false });
+    if (
+      info === undefined ||
+      !info.isFile() ||
+      (expected.size !== undefined && info.size !== expected.size)
+    )
       return undefined;
     const hashes = wanted.map(([algorithm]) => createHash(algorithm));
     for await (const chunk of createReadStream(path, { signal })) {
