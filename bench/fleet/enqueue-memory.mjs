@@ -13,7 +13,8 @@
 // Usage (after `pnpm build`):
 //   node bench/fleet/enqueue-memory.mjs 100000 1000000
 //   node bench/fleet/enqueue-memory.mjs --run 100000 1000000
-// Each N runs in its own producer process (--expose-gc) against a fresh redis-server.
+// Each N runs in its own producer process (--expose-gc, plus DL_PRODUCER_FLAGS) against a
+// fresh redis-server.
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
@@ -21,6 +22,9 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const self = fileURLToPath(import.meta.url);
+// V8 flags for the producer process, e.g. the heap bound `dl get` applies to itself:
+// DL_PRODUCER_FLAGS='--max-semi-space-size=4 --heap-growing-percent=50'.
+const producerFlags = (process.env.DL_PRODUCER_FLAGS ?? '').split(' ').filter(Boolean);
 const dist = (name) => `../../packages/${name}/dist/index.js`;
 
 if (process.argv[2] === '--producer') {
@@ -45,7 +49,7 @@ if (process.argv[2] === '--producer') {
       }
       const child = spawn(
         process.execPath,
-        ['--expose-gc', self, '--producer', redis.url, String(n), mode],
+        [...producerFlags, '--expose-gc', self, '--producer', redis.url, String(n), mode],
         { stdio: ['ignore', 'pipe', 'inherit'] },
       );
       let out = '';
