@@ -206,7 +206,7 @@ export async function runGet(
         warn: warnings.add,
       });
     }
-    reporter = createReporter(
+    reporter = await createReporter(
       { io, tally, stats: () => factory.stats(), quiet: options.quiet },
       { json: options.json, progress: options.progress },
       factory.on,
