@@ -1,7 +1,7 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { generatedContent, startHttpFixture } from '@dl/testkit';
 import { expect, test } from 'vitest';
 import { runDl } from './run-dl.js';
@@ -55,5 +55,18 @@ test('dl get of an http URL loads neither the other protocols, the queue, the mi
     }
   } finally {
     await web.stop();
+  }
+});
+
+test('dl get of a file: URL loads no network library, not even undici', async () => {
+  const cwd = mkdtempSync(join(tmpdir(), 'dl-startup-'));
+  const source = join(cwd, 'source.bin');
+  writeFileSync(source, generatedContent('/source.bin', 1000));
+  const out = join(cwd, 'out');
+  const run = await runDl(['get', pathToFileURL(source).href, '-o', out], { cwd, env: tracing });
+  expect(run.code).toBe(0);
+  expect(run.stderr).toMatch(/loaded file:.*core\/dist\/index\.js/);
+  for (const unneeded of ['undici', 'http/dist', 'ssh2', 'basic-ftp', 'bullmq', 'cli-progress']) {
+    expect(run.stderr).not.toContain(unneeded);
   }
 });
