@@ -1,5 +1,4 @@
 import { Command, CommanderError } from 'commander';
-import { DownloadError, redactText } from '@dl/core';
 import type { CliIo } from './cli-io.js';
 import { ExitCodes, UsageError } from './exit-codes.js';
 import { getCommand } from './get/get-command.js';
@@ -43,6 +42,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       io.stderr.write(`dl: ${error.message}\n`);
       return ExitCodes.Usage;
     }
+    // Only failures need the core (redaction, its error type): `dl --help` skips loading it.
+    const { DownloadError, redactText } = await import('@dl/core');
     if (DownloadError.isInstance(error) && error.code === 'invalid-request') {
       io.stderr.write(`dl: ${error.message}\n`);
       return ExitCodes.Usage;

@@ -4,7 +4,6 @@ import { Option } from 'commander';
 import { wholeNumber } from '../option-parsers.js';
 import { addTransferOptions } from '../transfer/transfer-options.js';
 import type { GetOptions } from './get-options.js';
-import { runGet } from './run-get.js';
 
 /** `dl get`, ready to add to the program; its action stores the exit status in `exit`. */
 export function getCommand(io: CliIo, exit: (code: number) => void): Command {
@@ -93,6 +92,8 @@ Examples:
   dl get -i manifest.jsonl -o /shared/mirror --queue redis://redis:6379/0 --per-host 4`,
     )
     .action(async (urls: string[], options: GetOptions) => {
+      // Loaded here so `dl --help` and the other commands skip the transfer stack.
+      const { runGet } = await import('./run-get.js');
       exit(await runGet(urls, options, io));
     });
 }

@@ -106,7 +106,13 @@ export async function runGet(
       ? [...new Set(cliUrls.filter(isHttp).map((url) => url.origin))]
       : [];
   const factory = createDownloaderFactory({
-    adapters: buildAdapters(options, io.cwd, authOrigins),
+    // A --queue run hands its factory over (factory.toJSON()), which needs the real HTTP adapter.
+    adapters: buildAdapters(
+      options,
+      io.cwd,
+      authOrigins,
+      options.queue === undefined ? undefined : await import('@dl/http'),
+    ),
     limits: {
       total: options.total,
       perHost: options.perHost,
@@ -206,7 +212,7 @@ export async function runGet(
         warn: warnings.add,
       });
     }
-    reporter = createReporter(
+    reporter = await createReporter(
       { io, tally, stats: () => factory.stats(), quiet: options.quiet },
       { json: options.json, progress: options.progress },
       factory.on,

@@ -2,7 +2,6 @@ import { Command, Option } from 'commander';
 import type { CliIo } from '../cli-io.js';
 import { seconds, wholeNumber } from '../option-parsers.js';
 import { addTransferOptions } from '../transfer/transfer-options.js';
-import { runServe } from './run-serve.js';
 import type { ServeOptions } from './serve-options.js';
 
 /** `dl serve`, ready to add to the program; its action stores the exit status in `exit`. */
@@ -61,6 +60,7 @@ Examples:
   dl serve --catalog catalog.jsonl --port 8080 --cache /var/cache/dl`,
     )
     .action(async (options: ServeOptions) => {
+      const { runServe } = await import('./run-serve.js');
       exit(await runServe(options, io));
     });
 }

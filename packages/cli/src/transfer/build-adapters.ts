@@ -2,7 +2,7 @@ import { accessSync, constants } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileAdapter, type ProtocolAdapter } from '@dl/core';
 import type { FtpAdapterOptions } from '@dl/ftp';
-import { http, type HttpAdapterOptions, type HttpAuth, type SecretRef } from '@dl/http';
+import type { HttpAdapterOptions, HttpAuth, SecretRef } from '@dl/http';
 import type { SftpAdapterOptions } from '@dl/sftp';
 import { UsageError } from '../exit-codes.js';
 import { systemReason } from '../system-reason.js';
@@ -17,23 +17,35 @@ const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie'
  * stay references (`{ env }`, `{ file }`), checked here so a missing one is
  * a usage error before anything starts, and read by the adapters when their
  * sessions open. `defaultAuthOrigins` are the origins credentials go to when
- * `--auth-origin` is not given (the command-line URLs').
+ * `--auth-origin` is not given (the command-line URLs'). `httpModule` is the
+ * loaded `@dl/http` when the run hands its factory over (`factory.toJSON()`
+ * needs the real adapter's options); without it HTTP is loaded on first use.
  */
 export function buildAdapters(
   options: TransferOptions,
   cwd: string,
   defaultAuthOrigins: readonly string[],
+  httpModule?: typeof import('@dl/http'),
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
 ): ProtocolAdapter<any>[] {
+  const httpAdapterOptions = httpOptions(options, cwd, defaultAuthOrigins);
   return [
     fileAdapter(),
-    http(httpOptions(options, cwd, defaultAuthOrigins)),
+    httpModule === undefined ? lazyHttp(httpAdapterOptions) : httpModule.http(httpAdapterOptions),
     lazyFtp(ftpOptions(options, cwd)),
     lazySftp(sftpOptions(options, cwd)),
   ];
 }
 
 const REMOTE_FILES = { resume: true, transfersPerConnection: 1, metadataBeforeBody: true };
+
+// HTTP loads undici only when a URL needs it: a file: or FTP run never does.
+function lazyHttp(options: HttpAdapterOptions) {
+  return lazyAdapter(
+    { name: 'http', schemes: ['http', 'https'], capabilities: REMOTE_FILES },
+    async () => (await import('@dl/http')).http(options),
+  );
+}
 
 // FTP and SFTP load their clients (basic-ftp, ssh2) only when a URL needs them.
 // The options hold secrets only by reference, so they are their own plain data.

@@ -49,6 +49,7 @@ export function lazyAdapter(
         close: () => session.close(),
         destroy: () => (session.destroy ?? session.close).call(session),
         maxTransfers: (origin) => session.maxTransfers?.(origin),
+        transfersPerConnection: (origin) => session.transfersPerConnection?.(origin),
       };
     },
     open: (lazy, request) => lazy.adapter.open(lazy.session, request),
