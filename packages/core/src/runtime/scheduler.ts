@@ -3,6 +3,7 @@ import type { DownloadRequest } from '../contracts/download-request.js';
 import type { DownloadOutcome, DownloadResult } from '../contracts/download-result.js';
 import type { DownloadAllOptions } from '../contracts/downloader-factory.js';
 import { abortError, DownloadError, toDownloadError } from '../errors/download-error.js';
+import { fanOutAborts } from '../util/abort-fanout.js';
 import { linkedAbort, type LinkedAbort } from '../util/linked-abort.js';
 import type { AdmissionBudget, Permit } from '../contracts/admission-budget.js';
 
@@ -90,6 +91,8 @@ class Batch<C> implements AsyncIterableIterator<DownloadOutcome<C>> {
     // One listener per download in flight, by design.
     setMaxListeners(0, this.#abort.signal);
     this.#abort.signal.addEventListener('abort', () => this.#notify(), { once: true });
+    // Lives as long as the batch: each attempt's listener on it goes into one set.
+    fanOutAborts(this.#abort.signal);
     this.#unsubscribe = limiter.onRelease(() => this.#pump());
   }
 
