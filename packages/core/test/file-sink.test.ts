@@ -106,30 +106,70 @@ describe('the file sink', () => {
     },
   );
 
-  it("a slow write switches only its own factory's small files off the synchronous path", async () => {
+  it("slow writes switch only their own factory's small files off the synchronous path, for a quiet spell", async () => {
     const slow = new FileSinkContext();
     const other = new FileSinkContext();
-    // One small file whose synchronous write blocked for 60 ms (more than the 50 ms stall).
-    let clock = 0;
-    const now = vi.spyOn(performance, 'now').mockImplementation(() => (clock += 60));
-    try {
-      const sink = new FileSink(join(dir, 'a'), undefined, slow);
-      await sink.write(bytes(100));
-      expect(await sink.commit()).toBe(join(dir, 'a'));
-    } finally {
-      now.mockRestore();
-    }
-    expect(slow.syncWrites).toBe(false);
-    expect(other.syncWrites).toBe(true);
-    for (const [name, files] of [
-      ['b', slow],
-      ['c', other],
-    ] as const) {
+    const write = async (name: string, files: FileSinkContext) => {
       const sink = new FileSink(join(dir, name), undefined, files);
       await sink.write(bytes(100));
       expect(await sink.commit()).toBe(join(dir, name));
+    };
+    // Small files whose synchronous writes each blocked the loop for 60 ms (more than the 50 ms stall).
+    let clock = 0;
+    const now = vi.spyOn(performance, 'now').mockImplementation(() => (clock += 60));
+    const timed = vi.spyOn(slow, 'timedSync');
+    try {
+      // One stall is a preemption on a busy machine as much as a slow file system: no switch.
+      await write('a', slow);
+      expect(slow.syncWrites).toBe(true);
+      // A pattern of them is a slow file system.
+      await write('b', slow);
+      await write('c', slow);
+      expect(slow.syncWrites).toBe(false);
+      expect(timed).toHaveBeenCalledTimes(3);
+      // The clock stands still: the next small files go to the thread pool, the loop is not blocked.
+      now.mockImplementation(() => clock);
+      await write('d', slow);
+      await write('e', other);
+      expect(timed).toHaveBeenCalledTimes(3);
+      expect(slow.syncWrites).toBe(false);
+      // After the quiet spell the synchronous path is tried again.
+      clock += 10_001;
+      expect(slow.syncWrites).toBe(true);
+      await write('f', slow);
+      expect(timed).toHaveBeenCalledTimes(4);
+    } finally {
+      now.mockRestore();
+      timed.mockRestore();
     }
-    expect((await readdir(dir)).sort()).toEqual(['a', 'b', 'c']);
+    expect((await readdir(dir)).sort()).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
     expect(other.syncWrites).toBe(true);
+  });
+
+  it('a file system that stays slow is retried after ever longer spells, one hang switches at once', () => {
+    const files = new FileSinkContext();
+    files.timedSync(600, 1000);
+    expect(files.syncWrites).toBe(false);
+    const now = vi.spyOn(performance, 'now');
+    try {
+      now.mockReturnValue(1000 + 9_999);
+      expect(files.syncWrites).toBe(false);
+      now.mockReturnValue(1000 + 10_000);
+      expect(files.syncWrites).toBe(true);
+      // Still slow: over half of a window's writes over 1 ms.
+      for (let i = 0; i < 33; i++) files.timedSync(2, 20_000);
+      expect(files.syncWrites).toBe(false);
+      now.mockReturnValue(20_000 + 19_999);
+      expect(files.syncWrites).toBe(false);
+      now.mockReturnValue(20_000 + 20_000);
+      expect(files.syncWrites).toBe(true);
+      // A whole quick window: the next spell is the short one again.
+      for (let i = 0; i < 64; i++) files.timedSync(0.1, 50_000);
+      files.timedSync(600, 50_000);
+      now.mockReturnValue(50_000 + 10_000);
+      expect(files.syncWrites).toBe(true);
+    } finally {
+      now.mockRestore();
+    }
   });
 });

@@ -21,6 +21,7 @@ import { hostSignalOf } from './host-signal.js';
 import { changedSince, resumeProvable } from './resume-proof.js';
 import type { ProgressHub } from './progress-hub.js';
 import type { Sink } from './sink.js';
+import { listenAbort, unlistenAbort } from '../util/abort-fanout.js';
 
 /** What the attempt loop needs from its factory. */
 export interface AttemptContext {
@@ -459,7 +460,7 @@ class Attempt implements AttemptLifetime {
   constructor(parent: AbortSignal) {
     this.#parent = parent;
     if (parent.aborted) this.#controller.abort(parent.reason);
-    else parent.addEventListener('abort', this);
+    else listenAbort(parent, this);
   }
 
   get signal(): AbortSignal {
@@ -490,7 +491,7 @@ class Attempt implements AttemptLifetime {
   end(failed: boolean): void {
     if (this.#ended) return;
     this.#ended = true;
-    this.#parent.removeEventListener('abort', this);
+    unlistenAbort(this.#parent, this);
     if (failed) this.#controller.abort(attemptFailed);
     const ends = this.#ends;
     this.#ends = undefined;

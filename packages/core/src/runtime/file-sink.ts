@@ -36,14 +36,23 @@ const KNOWN_DIRS_MAX = 1024;
 /** A file whose bytes all arrived before the first flush is written in one synchronous go… */
 const SMALL_FILE_BYTES = 64 * 1024;
 /**
- * …as long as that stays quick: a file system slower than 1 ms a file on
- * average over a window (network, busy disk), or one write that blocked for
- * 50 ms, ends it for the factory. A window, because on a busy machine any
- * single write may be preempted for a few milliseconds.
+ * …as long as that stays quick. One write preempted for 50 ms says little on
+ * a busy machine, so it takes a pattern to switch a factory to the thread
+ * pool: {@link SYNC_STALLS} writes over 50 ms, or over half of the writes
+ * slower than 1 ms, within a window of {@link SYNC_WINDOW} writes (a network
+ * or busy disk), or one write over 500 ms (no preemption lasts that long).
+ * After a quiet spell the synchronous path is tried again; each switch back
+ * to the thread pool before a whole quick window doubles the spell, so a file
+ * system that stays slow blocks the loop for a few writes every few minutes
+ * at most.
  */
 const SYNC_WINDOW = 64;
-const SYNC_AVERAGE_MS = 1;
+const SYNC_SLOW_MS = 1;
 const SYNC_STALL_MS = 50;
+const SYNC_STALLS = 3;
+const SYNC_HANG_MS = 500;
+const SYNC_RETRY_MS = 10_000;
+const SYNC_RETRY_MAX_MS = 320_000;
 
 /**
  * What the file sinks of one factory learn about the file system as they
@@ -54,8 +63,12 @@ const SYNC_STALL_MS = 50;
  */
 export class FileSinkContext {
   #syncWrites = true;
+  /** While `#syncWrites` is false: when the synchronous path is tried again (`performance.now()`). */
+  #syncRetryAt = 0;
+  #retryMs = SYNC_RETRY_MS;
   #windowCount = 0;
-  #windowMs = 0;
+  #slowCount = 0;
+  #stallCount = 0;
   readonly #knownDirs = new Set<string>();
   readonly #random = randomBytes(3).toString('hex');
   #counter = 0;
@@ -66,19 +79,36 @@ export class FileSinkContext {
    */
   constructor(readonly keepPartialBytes = DEFAULT_KEEP_PARTIAL_BYTES) {}
 
-  /** False for good once a synchronous write proved slow. */
+  /** False while synchronous writes proved slow, until the quiet spell is over. */
   get syncWrites(): boolean {
-    return this.#syncWrites;
+    if (this.#syncWrites) return true;
+    if (performance.now() < this.#syncRetryAt) return false;
+    this.#syncWrites = true;
+    return true;
   }
 
-  /** Counts one synchronous write that took `ms`. */
-  timedSync(ms: number): void {
-    this.#windowMs += ms;
-    if (ms > SYNC_STALL_MS) this.#syncWrites = false;
+  /** Counts one synchronous write that took `ms`, ending at `now`. */
+  timedSync(ms: number, now = performance.now()): void {
+    if (ms > SYNC_SLOW_MS) {
+      this.#slowCount++;
+      if (ms > SYNC_STALL_MS) this.#stallCount++;
+    }
+    if (ms > SYNC_HANG_MS || this.#stallCount >= SYNC_STALLS || this.#slowCount > SYNC_WINDOW / 2) {
+      this.#syncWrites = false;
+      this.#syncRetryAt = now + this.#retryMs;
+      this.#retryMs = Math.min(this.#retryMs * 2, SYNC_RETRY_MAX_MS);
+      this.#resetWindow();
+      return;
+    }
     if (++this.#windowCount < SYNC_WINDOW) return;
-    if (this.#windowMs > SYNC_WINDOW * SYNC_AVERAGE_MS) this.#syncWrites = false;
+    this.#retryMs = SYNC_RETRY_MS;
+    this.#resetWindow();
+  }
+
+  #resetWindow(): void {
     this.#windowCount = 0;
-    this.#windowMs = 0;
+    this.#slowCount = 0;
+    this.#stallCount = 0;
   }
 
   knowsDir(dir: string): boolean {
@@ -282,7 +312,8 @@ export class FileSink implements Sink {
       }
       throw writeFailed(error, this.destination, this.url);
     } finally {
-      this.#files.timedSync(performance.now() - started);
+      const ended = performance.now();
+      this.#files.timedSync(ended - started, ended);
     }
   }
 

@@ -6,6 +6,7 @@ import {
   type RemoteResource,
 } from '../contracts/remote-resource.js';
 import { abortError } from '../errors/download-error.js';
+import { listenAbort, unlistenAbort } from '../util/abort-fanout.js';
 
 /**
  * The body of an opened resource as an async iterable that honours `signal`
@@ -28,13 +29,13 @@ export function guardedBody(
     };
     for (const signal of signals) {
       if (signal.aborted) destroy.call(signal);
-      else signal.addEventListener('abort', destroy, { once: true });
+      else listenAbort(signal, destroy);
     }
     let ended = false;
     const end = () => {
       if (ended) return;
       ended = true;
-      for (const signal of signals) signal.removeEventListener('abort', destroy);
+      for (const signal of signals) unlistenAbort(signal, destroy);
       onEnd();
     };
     // 'end' as well as 'close': a stream made with `emitClose: false` never closes.
@@ -66,7 +67,7 @@ function guardedPushable(
         let done = false;
         const finish = () => {
           done = true;
-          for (const s of signals) s.removeEventListener('abort', onAbort);
+          for (const s of signals) unlistenAbort(s, onAbort);
           end();
         };
         const onAbort = function (this: AbortSignal) {
@@ -80,7 +81,7 @@ function guardedPushable(
             // Still handed to the adapter, so that it frees the body; the consumer refuses it.
             break;
           }
-          s.addEventListener('abort', onAbort);
+          listenAbort(s, onAbort);
         }
         // An adapter that pushes on after an abort gets a refusal, which stops it.
         const guarded: BodyConsumer = {
@@ -131,7 +132,7 @@ function guardedIterable(
         }
         if (!listening) return;
         listening = false;
-        for (const s of signals) s.removeEventListener('abort', onAbort);
+        for (const s of signals) unlistenAbort(s, onAbort);
       };
       return {
         next(): Promise<IteratorResult<Uint8Array>> {
@@ -143,7 +144,7 @@ function guardedIterable(
           }
           if (!listening && !finished) {
             listening = true;
-            for (const s of signals) s.addEventListener('abort', onAbort);
+            for (const s of signals) listenAbort(s, onAbort);
           }
           return new Promise<IteratorResult<Uint8Array>>((resolve, reject) => {
             pending = reject;

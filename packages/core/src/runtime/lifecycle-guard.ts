@@ -6,6 +6,7 @@ import type { AdapterSession, Session, SessionContext } from '../contracts/sessi
 import { abortError, DownloadError, toDownloadError } from '../errors/download-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
 import { discardBody, guardedBody } from './guarded-body.js';
+import { fanOutAborts, listenAbort, unlistenAbort } from '../util/abort-fanout.js';
 
 /**
  * Wraps one adapter so a third party gets a correct lifecycle for free:
@@ -37,6 +38,8 @@ export class LifecycleGuard implements Session {
     private readonly context: Omit<SessionContext, 'signal'>,
   ) {
     this.adapter = protocol.name;
+    // Lives as long as the factory: each open's listeners on it go into one set.
+    fanOutAborts(this.#destroyer.signal);
     setMaxListeners(0, this.#destroyer.signal);
   }
 
@@ -89,10 +92,10 @@ export class LifecycleGuard implements Session {
     const settle = () => {
       if (!counted) return;
       counted = false;
-      if (lifetime === undefined) signal.removeEventListener('abort', settle);
+      if (lifetime === undefined) unlistenAbort(signal, settle);
       if (--this.#inFlight === 0) this.#idle?.();
     };
-    if (lifetime === undefined) signal.addEventListener('abort', settle, { once: true });
+    if (lifetime === undefined) listenAbort(signal, settle);
     try {
       const session = this.#settled ?? (await this.session());
       const signals = [signal, destroyed];
@@ -158,7 +161,7 @@ function raceAbort(
     let done = false;
     const finish = () => {
       done = true;
-      for (const s of signals) s.removeEventListener('abort', onAbort);
+      for (const s of signals) unlistenAbort(s, onAbort);
     };
     const onAbort = function (this: AbortSignal) {
       if (done) return;
@@ -167,7 +170,7 @@ function raceAbort(
     };
     for (const s of signals) {
       if (s.aborted) return onAbort.call(s);
-      s.addEventListener('abort', onAbort, { once: true });
+      listenAbort(s, onAbort);
     }
     pending.then(
       (resource) => {

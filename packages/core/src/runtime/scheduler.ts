@@ -3,6 +3,7 @@ import type { DownloadRequest } from '../contracts/download-request.js';
 import type { DownloadOutcome, DownloadResult } from '../contracts/download-result.js';
 import type { DownloadAllOptions } from '../contracts/downloader-factory.js';
 import { abortError, DownloadError, toDownloadError } from '../errors/download-error.js';
+import { fanOutAborts } from '../util/abort-fanout.js';
 import { linkedAbort, type LinkedAbort } from '../util/linked-abort.js';
 import type { AdmissionBudget, Permit } from '../contracts/admission-budget.js';
 
@@ -90,6 +91,8 @@ class Batch<C> implements AsyncIterableIterator<DownloadOutcome<C>> {
     // One listener per download in flight, by design.
     setMaxListeners(0, this.#abort.signal);
     this.#abort.signal.addEventListener('abort', () => this.#notify(), { once: true });
+    // Lives as long as the batch: each attempt's listener on it goes into one set.
+    fanOutAborts(this.#abort.signal);
     this.#unsubscribe = limiter.onRelease(() => this.#pump());
   }
 
@@ -160,16 +163,12 @@ class Batch<C> implements AsyncIterableIterator<DownloadOutcome<C>> {
 
   #pump(): void {
     if (this.#closed !== undefined || this.#abort.signal.aborted) return;
-    // Downloads waiting in backoff hold no permit, so the limiter alone would
-    // let them pile up; the running cap keeps memory bounded regardless.
-    const outstanding = () =>
-      Math.max(this.#outcomes.length, this.#running.size - this.limiter.total * 3);
     if (this.limiter.tryAcquire === undefined) {
       this.#ask();
-      this.#pull(outstanding);
+      this.#pull();
       return;
     }
-    for (let i = 0; i < this.#waiting.length && outstanding() < this.limiter.total;) {
+    for (let i = 0; i < this.#waiting.length && this.#outstanding() < this.limiter.total;) {
       const next = this.#waiting[i]!;
       const permit = this.limiter.tryAcquire(next.placed.origin);
       if (permit === undefined) {
@@ -180,15 +179,21 @@ class Batch<C> implements AsyncIterableIterator<DownloadOutcome<C>> {
       this.#waiting.splice(i, 1);
       this.#start(next, permit);
     }
-    this.#pull(outstanding);
+    this.#pull();
   }
 
-  #pull(outstanding: () => number): void {
+  /** Downloads waiting in backoff hold no permit, so the limiter alone would
+   * let them pile up; the running cap keeps memory bounded regardless. */
+  #outstanding(): number {
+    return Math.max(this.#outcomes.length, this.#running.size - this.limiter.total * 3);
+  }
+
+  #pull(): void {
     while (
       !this.#sourceDone &&
       !this.#pulling &&
       this.#waiting.length < this.#lookAhead &&
-      outstanding() < this.limiter.total
+      this.#outstanding() < this.limiter.total
     ) {
       let step: IteratorResult<DownloadRequest<C>> | Promise<IteratorResult<DownloadRequest<C>>>;
       try {
@@ -272,15 +277,27 @@ class Batch<C> implements AsyncIterableIterator<DownloadOutcome<C>> {
     const running: Promise<void> = this.runner
       .run(request, placed, permit, this.#abort.signal)
       .then(
-        (result) => this.#settle(request, result, undefined),
-        (error: unknown) => this.#settle(request, undefined, toDownloadError(error)),
-      )
-      .finally(() => {
-        this.#running.delete(running);
-        this.#pump();
-        this.#notify();
-      });
+        (result) => this.#finish(running, request, result, undefined),
+        (error: unknown) => this.#finish(running, request, undefined, error, true),
+      );
     this.#running.add(running);
+  }
+
+  /** One handler pair instead of then().finally(): a promise fewer per download. */
+  #finish(
+    running: Promise<void>,
+    request: DownloadRequest<C>,
+    result: DownloadResult<C> | undefined,
+    error: unknown,
+    failed = false,
+  ): void {
+    try {
+      this.#settle(request, result, failed ? toDownloadError(error) : undefined);
+    } finally {
+      this.#running.delete(running);
+      this.#pump();
+      this.#notify();
+    }
   }
 
   #settle(

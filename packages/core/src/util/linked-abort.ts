@@ -1,3 +1,5 @@
+import { listenAbort, unlistenAbort } from './abort-fanout.js';
+
 /**
  * An AbortController that aborts when any parent signal does. `dispose`
  * detaches it from the parents; without that, listeners on a long-lived
@@ -29,7 +31,7 @@ class Link implements LinkedAbort {
         return;
       }
     }
-    for (const parent of parents) parent?.addEventListener('abort', this);
+    for (const parent of parents) if (parent !== undefined) listenAbort(parent, this);
     this.#parents = parents;
   }
 
@@ -50,6 +52,6 @@ class Link implements LinkedAbort {
     const parents = this.#parents;
     if (parents === undefined) return;
     this.#parents = undefined;
-    for (const parent of parents) parent?.removeEventListener('abort', this);
+    for (const parent of parents) if (parent !== undefined) unlistenAbort(parent, this);
   }
 }
