@@ -167,18 +167,12 @@ export class HttpSession implements AdapterSession {
    * One GET, as undici returns it (status, headers, body not yet read).
    * Sent again while its connect got no connection lease yet (fleet).
    */
-  async request(
+  request(
     url: URL,
     headers: Record<string, string>,
     signal: AbortSignal,
   ): Promise<Dispatcher.ResponseData> {
-    for (;;) {
-      try {
-        return await this.#requestOnce(url, headers, signal);
-      } catch (error) {
-        if ((error as { code?: unknown } | null)?.code !== GATE_BUSY || signal.aborted) throw error;
-      }
-    }
+    return this.#whileGateBusy(this.#requestOnce, url, headers, signal);
   }
 
   #requestOnce(
@@ -186,17 +180,7 @@ export class HttpSession implements AdapterSession {
     headers: Record<string, string>,
     signal: AbortSignal,
   ): Promise<Dispatcher.ResponseData> {
-    return this.dispatcher(url).request({
-      origin: url.origin,
-      // Over this process's fair share of the host's fleet-wide connections: this one closes after.
-      ...(this.#router?.retire(url) === true ? { reset: true } : {}),
-      path: `${url.pathname}${url.search}`,
-      method: 'GET',
-      headers,
-      signal,
-      headersTimeout: this.timeouts.headers,
-      bodyTimeout: this.timeouts.idle,
-    });
+    return this.dispatcher(url).request({ ...this.#getOptions(url, headers), signal });
   }
 
   /**
@@ -204,18 +188,8 @@ export class HttpSession implements AdapterSession {
    * its body not yet read (see {@link HttpExchange}). Sent again while its
    * connect got no connection lease yet (fleet).
    */
-  async exchange(
-    url: URL,
-    headers: Record<string, string>,
-    signal: AbortSignal,
-  ): Promise<HttpExchange> {
-    for (;;) {
-      try {
-        return await this.#exchangeOnce(url, headers, signal);
-      } catch (error) {
-        if ((error as { code?: unknown } | null)?.code !== GATE_BUSY || signal.aborted) throw error;
-      }
-    }
+  exchange(url: URL, headers: Record<string, string>, signal: AbortSignal): Promise<HttpExchange> {
+    return this.#whileGateBusy(this.#exchangeOnce, url, headers, signal);
   }
 
   #exchangeOnce(
@@ -224,6 +198,28 @@ export class HttpSession implements AdapterSession {
     signal: AbortSignal,
   ): Promise<HttpExchange> {
     const exchange = new HttpExchange(signal);
+    this.dispatcher(url).dispatch(this.#getOptions(url, headers), exchange);
+    return exchange.started;
+  }
+
+  /** Sends with `send` again while its connect got no connection lease yet (fleet). */
+  async #whileGateBusy<T>(
+    send: (url: URL, headers: Record<string, string>, signal: AbortSignal) => Promise<T>,
+    url: URL,
+    headers: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<T> {
+    for (;;) {
+      try {
+        return await send.call(this, url, headers, signal);
+      } catch (error) {
+        if ((error as { code?: unknown } | null)?.code !== GATE_BUSY || signal.aborted) throw error;
+      }
+    }
+  }
+
+  /** The GET both ways of sending share. */
+  #getOptions(url: URL, headers: Record<string, string>): Dispatcher.DispatchOptions {
     const options: Dispatcher.DispatchOptions = {
       origin: url.origin,
       path: url.pathname + url.search,
@@ -234,8 +230,7 @@ export class HttpSession implements AdapterSession {
     };
     // Over this process's fair share of the host's fleet-wide connections: this one closes after.
     if (this.#router?.retire(url) === true) options.reset = true;
-    this.dispatcher(url).dispatch(options, exchange);
-    return exchange.started;
+    return options;
   }
 
   /** A small GET whose body is read whole (token services); no redirects. */
